@@ -1,0 +1,33 @@
+/* Execution contexts: the saved registers of a suspended stack, and the
+ * switch between two of them. The assembly switch is used on x86-64 and
+ * AArch64; other CPUs (or EDDY_CTX_UCONTEXT) fall back to ucontext. */
+#ifndef EDDY_ARCH_CTX_H
+#define EDDY_ARCH_CTX_H
+
+#include <stddef.h>
+
+#if !defined(EDDY_CTX_UCONTEXT) && !defined(__x86_64__) && !defined(__aarch64__)
+#define EDDY_CTX_UCONTEXT 1
+#endif
+
+#ifdef EDDY_CTX_UCONTEXT
+#include <ucontext.h>
+typedef struct eddy_ctx {
+    ucontext_t uc;
+} eddy_ctx;
+#else
+typedef struct eddy_ctx {
+    void *sp; /* the saved frame lives on the context's own stack */
+} eddy_ctx;
+#endif
+
+/* Prepares ctx so that the first switch to it calls entry(arg) on the stack
+ * [stack_lo, stack_lo + size). entry must never return. */
+void eddy__ctx_init(eddy_ctx *ctx, void *stack_lo, size_t size,
+                    void (*entry)(void *), void *arg);
+
+/* Saves the running context in from and resumes to. Returns when something
+ * switches back to from. */
+void eddy__ctx_switch(eddy_ctx *from, const eddy_ctx *to);
+
+#endif /* EDDY_ARCH_CTX_H */

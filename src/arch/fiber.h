@@ -1,0 +1,44 @@
+/* A fiber: an execution context plus what the sanitizers need to follow a
+ * switch (the stack bounds for ASan, a fiber object for TSan). Every switch
+ * in eddy goes through eddy__fiber_switch so that ASan and TSan always know
+ * which stack is running. */
+#ifndef EDDY_ARCH_FIBER_H
+#define EDDY_ARCH_FIBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arch/ctx.h"
+
+typedef struct eddy_fiber {
+    eddy_ctx ctx;
+    void *stack_lo;   /* bounds of the fiber's stack; for a thread's own stack */
+    size_t stack_size;/* they are learned at the first switch away from it */
+    void *asan_fake;  /* ASan's fake-stack handle while switched out */
+    void *tsan_fiber; /* TSan's fiber object */
+    unsigned vg_stack;/* valgrind's id for the stack */
+} eddy_fiber;
+
+/* Makes f the fiber of the calling thread's own stack. */
+void eddy__fiber_init_thread(eddy_fiber *f);
+
+/* Prepares f to run entry(arg) on [stack_lo, stack_lo + size). The entry
+ * must call eddy__fiber_started() first and must never return. */
+void eddy__fiber_init(eddy_fiber *f, void *stack_lo, size_t size,
+                      void (*entry)(void *), void *arg);
+
+/* Releases what the sanitizers hold for a fiber that finished. Call from
+ * another fiber, after the last switch away from f. */
+void eddy__fiber_destroy(eddy_fiber *f);
+
+/* Switches from the running fiber `from` to `to`; returns when something
+ * switches back. */
+void eddy__fiber_switch(eddy_fiber *from, eddy_fiber *to);
+
+/* The last switch away from a finished fiber: never returns. */
+_Noreturn void eddy__fiber_exit(eddy_fiber *from, eddy_fiber *to);
+
+/* First call on a fresh fiber's stack. */
+void eddy__fiber_started(void);
+
+#endif /* EDDY_ARCH_FIBER_H */
