@@ -1,0 +1,10 @@
+/* eddy — an async runtime for C, in the mould of Tokio.
+ * Include this header to get the whole public API. */
+#ifndef EDDY_H
+#define EDDY_H
+
+#include "eddy/common.h"
+#include "eddy/task.h"
+#include "eddy/rt.h"
+
+#endif /* EDDY_H */

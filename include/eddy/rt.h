@@ -1,0 +1,173 @@
+/* eddy — runtimes, handles, enter guards.
+ *
+ * eddy_local_runtime: owned by the thread that created it. Its tasks never
+ * leave that thread, so they may share state that is not thread-safe, and
+ * eddy_spawn() and eddy_spawn_local() do the same thing on it. Every
+ * function taking an eddy_local_runtime * must be called on the owner
+ * thread; from another thread it returns -EPERM (or NULL, errno = EPERM)
+ * and changes nothing. Only the eddy_handle crosses threads.
+ *
+ * eddy_runtime: a runtime of a chosen flavor, usable from any thread
+ * through eddy_runtime_block_on(). The current-thread flavor runs its tasks
+ * on whichever thread is inside block_on at the time.
+ */
+#ifndef EDDY_RT_H
+#define EDDY_RT_H
+
+#include "common.h"
+#include "task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eddy_local_runtime eddy_local_runtime;
+typedef struct eddy_runtime eddy_runtime;
+typedef struct eddy_handle eddy_handle;
+typedef struct eddy_enter_guard eddy_enter_guard;
+
+typedef enum eddy_flavor {
+    EDDY_FLAVOR_DEFAULT = 0,        /* local: current-thread; runtime: multi-thread */
+    EDDY_FLAVOR_CURRENT_THREAD = 1, /* one thread drives every task */
+    EDDY_FLAVOR_MULTI_THREAD = 2,   /* work-stealing workers (not yet available) */
+} eddy_flavor;
+
+typedef enum eddy_stack_guard {
+    EDDY_STACK_GUARDED = 0,   /* a PROT_NONE page below each stack (default) */
+    EDDY_STACK_UNGUARDED = 1, /* no guard page: one kernel mapping fewer per
+                                 stack, for task counts near vm.max_map_count;
+                                 an overflow is detected late (a canary checked
+                                 at each suspension), not at the faulting write */
+} eddy_stack_guard;
+
+/* Runtime options. Zero-initialised means Tokio's defaults. */
+typedef struct eddy_runtime_opts {
+    eddy_flavor flavor;
+    /* Worker threads of the multi-thread flavor (0: number of CPUs). */
+    unsigned worker_threads;
+    /* Upper bound on blocking-pool threads (0: 512). */
+    unsigned max_blocking_threads;
+    /* How long an idle blocking-pool thread lingers, in ms (0: 10,000). */
+    uint64_t thread_keep_alive_ms;
+    /* Default task stack size in bytes (0: 256 KiB); rounded up to pages.
+     * Stacks are committed lazily: a task costs what it touches. */
+    size_t stack_size;
+    eddy_stack_guard stack_guard;
+    /* Scheduler ticks between driver polls (0: 61). */
+    unsigned event_interval;
+    /* Scheduler ticks between forced checks of the remote queue (0: 31). */
+    unsigned global_queue_interval;
+    /* Name given to runtime threads, e.g. blocking-pool threads (0: "eddy-blocking"). */
+    const char *thread_name;
+} eddy_runtime_opts;
+
+/* ---- LocalRuntime ---- */
+
+/* Creates a LocalRuntime bound to the calling thread. NULL opts means
+ * defaults. NULL with errno = EINVAL for a multi-thread flavor or bad
+ * options, ENOMEM, or EMFILE/ENFILE when its driver fds cannot be made. */
+EDDY_API eddy_local_runtime *eddy_local_runtime_new(const eddy_runtime_opts *opts);
+
+/* Runs fn(arg) as a task and drives every task of the runtime until it
+ * returns; stores its result in *result (if not NULL).
+ * Returns 0, or -ECANCELED if the task was aborted (*result as eddy_join()),
+ * -EPERM off the owner thread, -EBUSY when called while this thread is
+ * already driving a runtime (nested block_on), -EINVAL for NULL rt or fn,
+ * -ENOMEM. Blocks the calling thread. Owner thread only. */
+EDDY_API int eddy_local_runtime_block_on(eddy_local_runtime *rt, eddy_task_fn fn,
+                                         void *arg, void **result);
+
+/* Spawns onto the runtime from its owner thread, inside or outside
+ * block_on; a task spawned outside starts when block_on next runs. A task
+ * spawned while the runtime shuts down (by a cancelled task unwinding) is
+ * never run and its join reports -ECANCELED, as with eddy_spawn().
+ * NULL with errno = EPERM off the owner thread, EINVAL for NULL arguments,
+ * ENOMEM. */
+EDDY_API eddy_task *eddy_local_runtime_spawn_local(eddy_local_runtime *rt,
+                                                   eddy_task_fn fn, void *arg);
+
+/* Enters the runtime's context on its owner thread, so that eddy_spawn()
+ * and eddy_spawn_local() from plain code spawn onto it. Guards nest and must
+ * be dropped in reverse order. NULL with errno = EPERM off the owner thread. */
+EDDY_API eddy_enter_guard *eddy_local_runtime_enter(eddy_local_runtime *rt);
+
+/* A counted, thread-safe handle to the runtime. NULL with errno = EPERM
+ * off the owner thread. Release it with eddy_handle_release(). */
+EDDY_API eddy_handle *eddy_local_runtime_handle(eddy_local_runtime *rt);
+
+/* The three ends of a LocalRuntime; each consumes it and runs on the owner
+ * thread only (-EPERM elsewhere; -EBUSY from inside block_on; the runtime
+ * is then left as it was). All stop accepting new tasks, cancel every task
+ * (tasks that never ran are dropped; the others see -ECANCELED from their
+ * suspending calls) and drive each to its exit. They differ in how they
+ * wait for blocking-pool work already running:
+ *  - shutdown_timeout waits at most timeout_ms, then leaves it running
+ *    (returns -ETIMEDOUT if some was still running, else 0);
+ *  - shutdown_background does not wait;
+ *  - free waits for all of it. NULL is ignored (returns -EINVAL). */
+EDDY_API int eddy_local_runtime_shutdown_timeout(eddy_local_runtime *rt,
+                                                 uint64_t timeout_ms);
+EDDY_API int eddy_local_runtime_shutdown_background(eddy_local_runtime *rt);
+EDDY_API int eddy_local_runtime_free(eddy_local_runtime *rt);
+
+/* ---- Runtime (current-thread flavor) ---- */
+
+/* Creates a runtime. The current-thread flavor is available now; the
+ * multi-thread flavor (and EDDY_FLAVOR_DEFAULT, which means it, as Tokio's
+ * Runtime::new) returns NULL with errno = ENOTSUP until it lands.
+ * Any thread. */
+EDDY_API eddy_runtime *eddy_runtime_new(const eddy_runtime_opts *opts);
+
+/* Runs fn(arg) as a task on the runtime and drives the runtime on the
+ * calling thread until it returns. When another thread is already driving
+ * it, waits until either that thread lets go (then drives) or the task is
+ * done. Returns as eddy_local_runtime_block_on(). Any thread. */
+EDDY_API int eddy_runtime_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg,
+                                   void **result);
+
+/* Enters the runtime's context on the calling thread (see
+ * eddy_local_runtime_enter); tasks spawned under it start when some thread
+ * next drives the runtime. NULL with errno = EINVAL for NULL rt. */
+EDDY_API eddy_enter_guard *eddy_runtime_enter(eddy_runtime *rt);
+
+/* A counted, thread-safe handle to the runtime. Any thread. */
+EDDY_API eddy_handle *eddy_runtime_handle(eddy_runtime *rt);
+
+/* As the LocalRuntime ends; callable from any thread that is not driving
+ * the runtime (-EBUSY from inside its block_on). */
+EDDY_API int eddy_runtime_shutdown_timeout(eddy_runtime *rt, uint64_t timeout_ms);
+EDDY_API int eddy_runtime_shutdown_background(eddy_runtime *rt);
+EDDY_API int eddy_runtime_free(eddy_runtime *rt);
+
+/* ---- Enter guards ---- */
+
+/* Leaves the context entered by the guard and frees it. Must be called on
+ * the thread that entered, innermost guard first: returns -EPERM from
+ * another thread and -EINVAL for a guard that is not the innermost (both
+ * leave it in place). */
+EDDY_API int eddy_enter_guard_drop(eddy_enter_guard *guard);
+
+/* ---- Handle: the cross-thread door into a runtime ---- */
+
+/* Spawns fn(arg) onto the handle's runtime from any thread. The task starts
+ * when the runtime's thread next runs its scheduler. If the runtime has shut
+ * down, the task is never run and its join reports -ECANCELED.
+ * NULL with errno = EINVAL for NULL arguments, ENOMEM. */
+EDDY_API eddy_task *eddy_handle_spawn(eddy_handle *h, eddy_task_fn fn, void *arg);
+
+/* Runs fn(arg) on the handle's runtime's blocking pool, from any thread.
+ * After shutdown the task is never run and its join reports -ECANCELED. */
+EDDY_API eddy_task *eddy_handle_spawn_blocking(eddy_handle *h, eddy_task_fn fn,
+                                               void *arg);
+
+/* Another reference to the same runtime. NULL for NULL. Any thread. */
+EDDY_API eddy_handle *eddy_handle_clone(eddy_handle *h);
+
+/* Drops a reference. NULL is ignored. Any thread. */
+EDDY_API void eddy_handle_release(eddy_handle *h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDDY_RT_H */

@@ -1,0 +1,105 @@
+/* Join handles: join, detach, abort and the questions one may ask of a
+ * task. */
+#include <errno.h>
+
+#include "task/task.h"
+#include "task/thread.h"
+
+/* Blocking this plain thread until t finishes would deadlock if this is the
+ * thread that has to drive t's scheduler. */
+static bool would_deadlock(const eddy_task *t, const eddy_thread *th)
+{
+    return t->sched && atomic_load_explicit(&t->sched->owner, memory_order_relaxed) == th->id;
+}
+
+int eddy_join(eddy_task *t, void **result)
+{
+    if (!t)
+        return -EINVAL;
+    eddy_thread *th = eddy__thread();
+    if (th->task == t)
+        return -EDEADLK;
+    if (!th->task && !(eddy__task_state(t) & TS_COMPLETE) && would_deadlock(t, th))
+        return -EDEADLK;
+
+    bool registered = false;
+    while (!(eddy__task_state(t) & TS_COMPLETE)) {
+        if (!registered) {
+            eddy_waker w = eddy__waker_current();
+            if (!eddy__waker_is_set(w))
+                return -ENOMEM;
+            if (!eddy__task_set_join_waker(t, w))
+                break; /* completed meanwhile */
+            registered = true;
+            continue; /* re-check before waiting */
+        }
+        if (eddy__wait_current() == -ECANCELED) {
+            /* The joiner was aborted. If the task finished meanwhile, its
+             * result is handed over rather than lost; otherwise the handle
+             * is consumed by detaching it. */
+            if (!eddy__task_unset_join_waker(t))
+                break;
+            eddy_detach(t);
+            return -ECANCELED;
+        }
+    }
+    return eddy__task_take_output(t, result);
+}
+
+void eddy_detach(eddy_task *t)
+{
+    if (!t)
+        return;
+    /* Whatever the task's progress, dropping the handle is clearing the
+     * interest and the reference; a complete task's result is discarded. */
+    eddy__task_take_output(t, NULL);
+}
+
+void eddy_abort(eddy_task *t)
+{
+    if (t && eddy__task_set_cancelled(t))
+        eddy__task_wake_by_ref(t);
+}
+
+bool eddy_is_finished(const eddy_task *t)
+{
+    return t && (eddy__task_state(t) & TS_COMPLETE);
+}
+
+bool eddy_is_cancelled(const eddy_task *t)
+{
+    return t && eddy__task_is_cancelled(t);
+}
+
+uint64_t eddy_task_id(const eddy_task *t)
+{
+    return t ? t->id : 0;
+}
+
+const char *eddy_task_name(const eddy_task *t)
+{
+    return t ? t->name : NULL;
+}
+
+uint64_t eddy_current_task_id(void)
+{
+    eddy_task *t = eddy__current_task();
+    return t ? t->id : 0;
+}
+
+bool eddy_current_task_cancelled(void)
+{
+    eddy_task *t = eddy__current_task();
+    return t && eddy__task_is_cancelled(t);
+}
+
+int eddy_yield(void)
+{
+    eddy_task *t = eddy__current_task();
+    if (!t)
+        return -EPERM;
+    if (eddy__task_is_cancelled(t))
+        return -ECANCELED;
+    eddy__task_switch_out(t, TASK_YIELDED);
+    return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
+}

@@ -1,0 +1,57 @@
+/* An intrusive FIFO of tasks, linked through eddy_task.next. A task is in
+ * at most one queue at a time (its NOTIFIED bit says so), so one link is
+ * enough. Not thread-safe: callers own the queue or hold its lock. */
+#ifndef EDDY_TASK_QUEUE_H
+#define EDDY_TASK_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "task/task.h"
+
+typedef struct eddy_task_queue {
+    eddy_task *head;
+    eddy_task *tail;
+} eddy_task_queue;
+
+static inline bool eddy__queue_empty(const eddy_task_queue *q)
+{
+    return q->head == NULL;
+}
+
+static inline void eddy__queue_push(eddy_task_queue *q, eddy_task *t)
+{
+    t->next = NULL;
+    if (q->tail)
+        q->tail->next = t;
+    else
+        q->head = t;
+    q->tail = t;
+}
+
+static inline eddy_task *eddy__queue_pop(eddy_task_queue *q)
+{
+    eddy_task *t = q->head;
+    if (t) {
+        q->head = t->next;
+        if (!q->head)
+            q->tail = NULL;
+        t->next = NULL;
+    }
+    return t;
+}
+
+/* Moves every task of `from` to the tail of `to`. */
+static inline void eddy__queue_append(eddy_task_queue *to, eddy_task_queue *from)
+{
+    if (!from->head)
+        return;
+    if (to->tail)
+        to->tail->next = from->head;
+    else
+        to->head = from->head;
+    to->tail = from->tail;
+    from->head = from->tail = NULL;
+}
+
+#endif /* EDDY_TASK_QUEUE_H */

@@ -1,0 +1,247 @@
+/* The task object: allocation, references, and the state transitions that
+ * wake, run, park, yield and complete it. */
+#include "task/task.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "task/overflow.h"
+#include "task/thread.h"
+
+/* Ids are handed out in blocks per thread so that spawning does not touch a
+ * shared cache line. */
+#define ID_BLOCK 1024
+static atomic_uint_fast64_t next_id_block = 1;
+static _Thread_local uint64_t tls_id_next, tls_id_end;
+
+static uint64_t next_id(void)
+{
+    if (tls_id_next == tls_id_end) {
+        tls_id_next = atomic_fetch_add_explicit(&next_id_block, ID_BLOCK,
+                                                memory_order_relaxed);
+        tls_id_end = tls_id_next + ID_BLOCK;
+    }
+    return tls_id_next++;
+}
+
+eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *arg)
+{
+    size_t stack_size = 0;
+    if (opts && opts->stack_size) {
+        stack_size = eddy__stack_round(opts->stack_size);
+        if (!stack_size) {
+            errno = EINVAL;
+            return NULL;
+        }
+    }
+    eddy_task *t = malloc(sizeof *t);
+    if (!t) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    memset(t, 0, sizeof *t);
+    t->name = NULL;
+    if (opts && opts->name && !(t->name = strdup(opts->name))) {
+        free(t);
+        errno = ENOMEM;
+        return NULL;
+    }
+    /* Two references: the join handle and the owner (the scheduler until
+     * the task completes, or the blocking pool). */
+    atomic_init(&t->state, TS_NOTIFIED | TS_JOIN_INTEREST | 2 * TS_REF_ONE);
+    t->fn = fn;
+    t->arg = arg;
+    t->stack_size = stack_size;
+    t->id = next_id();
+    return t;
+}
+
+static void task_free(eddy_task *t)
+{
+    free(t->name);
+    free(t);
+}
+
+void eddy__task_ref(eddy_task *t)
+{
+    atomic_fetch_add_explicit(&t->state, TS_REF_ONE, memory_order_relaxed);
+}
+
+void eddy__task_unref(eddy_task *t)
+{
+    uint64_t prev = atomic_fetch_sub_explicit(&t->state, TS_REF_ONE, memory_order_acq_rel);
+    if (ts_refs(prev) == 1)
+        task_free(t);
+}
+
+void eddy__task_wake_by_ref(eddy_task *t)
+{
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (;;) {
+        if (s & (TS_COMPLETE | TS_NOTIFIED))
+            return;
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | TS_NOTIFIED,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire))
+            break;
+    }
+    /* A running task is re-queued by its scheduler when it switches out;
+     * an idle one is queued now. The owner's reference keeps it alive
+     * until it completes, and it cannot complete before it runs again. */
+    if (!(s & TS_RUNNING) && t->sched)
+        t->sched->ops->schedule(t->sched, t);
+}
+
+uint64_t eddy__task_transition_to_running(eddy_task *t)
+{
+    /* Precondition: NOTIFIED set, RUNNING clear; toggling both bits makes
+     * the task RUNNING in one instruction. */
+    return atomic_fetch_xor_explicit(&t->state, TS_RUNNING | TS_NOTIFIED,
+                                     memory_order_acq_rel);
+}
+
+bool eddy__task_transition_to_idle(eddy_task *t)
+{
+    uint64_t prev = atomic_fetch_and_explicit(&t->state, ~TS_RUNNING, memory_order_acq_rel);
+    return (prev & TS_NOTIFIED) != 0;
+}
+
+void eddy__task_transition_to_yielded(eddy_task *t)
+{
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+                                                  (s | TS_NOTIFIED) & ~TS_RUNNING,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+bool eddy__task_set_cancelled(eddy_task *t)
+{
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (;;) {
+        if (s & TS_COMPLETE)
+            return false;
+        if (s & TS_CANCELLED)
+            return true;
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | TS_CANCELLED,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return true;
+    }
+}
+
+void eddy__task_complete(eddy_task *t, void *result, int status)
+{
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    if (status == 0 && (s & TS_CANCELLED))
+        status = -ECANCELED;
+    t->result = result;
+    t->status = status;
+    for (;;) {
+        uint64_t next = (s & ~(TS_RUNNING | TS_NOTIFIED)) | TS_COMPLETE;
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s, next, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            break;
+    }
+    if (s & TS_JOIN_WAKER) {
+        /* The joiner cannot take the waker back any more: it is ours. */
+        eddy_waker w = t->join_waker;
+        t->join_waker.vt = NULL;
+        eddy__waker_wake(w);
+    }
+    eddy__task_unref(t);
+}
+
+int eddy__task_take_output(eddy_task *t, void **result)
+{
+    if (result)
+        *result = t->result;
+    int status = t->status;
+    uint64_t prev = atomic_fetch_sub_explicit(&t->state, TS_REF_ONE | TS_JOIN_INTEREST,
+                                              memory_order_acq_rel);
+    if (ts_refs(prev) == 1)
+        task_free(t);
+    return status;
+}
+
+bool eddy__task_set_join_waker(eddy_task *t, eddy_waker w)
+{
+    t->join_waker = w;
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (;;) {
+        if (s & TS_COMPLETE) {
+            t->join_waker.vt = NULL;
+            eddy__waker_drop(w);
+            return false;
+        }
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s, s | TS_JOIN_WAKER,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return true;
+    }
+}
+
+bool eddy__task_unset_join_waker(eddy_task *t)
+{
+    uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+    for (;;) {
+        if (s & TS_COMPLETE)
+            return false;
+        if (atomic_compare_exchange_weak_explicit(&t->state, &s, s & ~TS_JOIN_WAKER,
+                                                  memory_order_acq_rel,
+                                                  memory_order_acquire))
+            break;
+    }
+    eddy_waker w = t->join_waker;
+    t->join_waker.vt = NULL;
+    eddy__waker_drop(w);
+    return true;
+}
+
+/* ---- running on a stack ---- */
+
+static void task_entry(void *arg)
+{
+    eddy_task *t = arg;
+    eddy__fiber_started();
+    t->result = t->fn(t->arg);
+    t->exit = TASK_DONE;
+    eddy__fiber_exit(&t->fiber, &eddy__thread()->sched_fiber);
+}
+
+void eddy__task_switch_out(eddy_task *t, enum eddy_task_exit why)
+{
+    t->exit = why;
+    eddy__fiber_switch(&t->fiber, &eddy__thread()->sched_fiber);
+}
+
+bool eddy__task_resume(eddy_task *t, size_t default_stack, bool guarded)
+{
+    if (!t->started) {
+        size_t size = t->stack_size ? t->stack_size : default_stack;
+        t->stack = eddy__stack_get(size, guarded);
+        if (!t->stack)
+            return false;
+        eddy__fiber_init(&t->fiber, t->stack->lo, t->stack->size, task_entry, t);
+        t->started = true;
+    }
+    eddy_thread *th = eddy__thread();
+    th->task = t;
+    eddy__fiber_switch(&th->sched_fiber, &t->fiber);
+    th->task = NULL;
+    if (!eddy__stack_canary_ok(t->stack))
+        eddy__overflow_report(t); /* an unguarded stack overflowed */
+    return true;
+}
+
+void eddy__task_release_stack(eddy_task *t)
+{
+    if (!t->stack)
+        return;
+    eddy__fiber_destroy(&t->fiber);
+    eddy__stack_put(t->stack);
+    t->stack = NULL;
+}

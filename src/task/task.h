@@ -1,0 +1,141 @@
+/* The task object, and the small interface through which the task layer
+ * talks to whichever scheduler owns a task. */
+#ifndef EDDY_TASK_TASK_H
+#define EDDY_TASK_TASK_H
+
+#include <eddy/task.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/fiber.h"
+#include "arch/stack.h"
+#include "task/state.h"
+#include "task/waker.h"
+
+typedef struct eddy_sched eddy_sched;
+
+/* What a scheduler provides to the task layer. */
+typedef struct eddy_sched_ops {
+    /* Queues a task that just became NOTIFIED (from idle). Called from any
+     * thread; must hand the task to the thread that drives the scheduler. */
+    void (*schedule)(eddy_sched *s, eddy_task *t);
+    /* Takes a new task (from eddy__task_new) into the scheduler from any
+     * thread. Once taken the task is never lost: if the scheduler is
+     * shutting down it is completed as cancelled without running. Returns
+     * 0, or a negative errno when the task was refused (the caller still
+     * owns it). */
+    int (*spawn)(eddy_sched *s, eddy_task *t);
+} eddy_sched_ops;
+
+struct eddy_shared;
+
+/* The part every scheduler starts with. */
+struct eddy_sched {
+    const eddy_sched_ops *ops;
+    /* The thread (eddy__thread_id) allowed to touch the scheduler's local
+     * state right now: the owner of a LocalRuntime, or the thread inside
+     * block_on of a current-thread Runtime; 0 for none. */
+    atomic_uint_fast64_t owner;
+    /* Thread-pinned tasks allowed (LocalRuntime). */
+    bool local;
+    /* The runtime's thread-safe part: remote queue, blocking pool. */
+    struct eddy_shared *shared;
+};
+
+/* Why a task switched back to its scheduler. */
+enum eddy_task_exit {
+    TASK_PARKED,  /* waits for a waker */
+    TASK_YIELDED, /* ready, to run after the others */
+    TASK_DONE,    /* returned */
+};
+
+struct eddy_task {
+    atomic_uint_fast64_t state;
+    eddy_task *next;             /* run-queue link */
+    eddy_sched *sched;           /* NULL for blocking-pool tasks */
+    eddy_task_fn fn;
+    void *arg;
+    void *result;
+    int status;                  /* 0, -ECANCELED or -ENOMEM once complete */
+    enum eddy_task_exit exit;    /* set by the task before switching out */
+    bool started;                /* has a stack (or, blocking: has run) */
+    bool owned;                  /* linked in its scheduler's owned list */
+    size_t stack_size;           /* requested; 0: the scheduler's default */
+    eddy_stack *stack;
+    eddy_fiber fiber;
+    eddy_waker join_waker;       /* guarded by TS_JOIN_WAKER */
+    eddy_task *owned_prev, *owned_next;
+    uint64_t id;
+    char *name;
+};
+
+/* Allocates a task for fn(arg) with two references (the handle and the
+ * owner) and the NOTIFIED and JOIN_INTEREST bits set: it is ready to be
+ * queued by its owner. NULL with errno set on failure. */
+eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *arg);
+
+void eddy__task_ref(eddy_task *t);
+void eddy__task_unref(eddy_task *t);
+
+/* Wakes the task: marks it NOTIFIED and queues it on its scheduler unless
+ * it already is queued, running (it will be re-queued when it switches
+ * out) or complete. */
+void eddy__task_wake_by_ref(eddy_task *t);
+
+/* Scheduler side: the task was popped from a run queue; it is now RUNNING.
+ * Returns the state before. */
+uint64_t eddy__task_transition_to_running(eddy_task *t);
+
+/* Scheduler side: the task switched out to park. Clears RUNNING; returns
+ * true if it was notified meanwhile (the caller must queue it again). */
+bool eddy__task_transition_to_idle(eddy_task *t);
+
+/* Scheduler side: the task yielded. Clears RUNNING and sets NOTIFIED: the
+ * caller queues it (after the others). */
+void eddy__task_transition_to_yielded(eddy_task *t);
+
+/* Marks the task COMPLETE with its result and status (-ECANCELED replaces
+ * 0 when the task was aborted), wakes its joiner, and drops the owner's
+ * reference. Called by the owner (scheduler or blocking pool) with its
+ * stack already released. */
+void eddy__task_complete(eddy_task *t, void *result, int status);
+
+/* Sets CANCELLED; returns false if it was complete already. */
+bool eddy__task_set_cancelled(eddy_task *t);
+
+static inline uint64_t eddy__task_state(const eddy_task *t)
+{
+    return atomic_load_explicit(&((eddy_task *)t)->state, memory_order_acquire);
+}
+
+static inline bool eddy__task_is_cancelled(const eddy_task *t)
+{
+    return (eddy__task_state(t) & TS_CANCELLED) != 0;
+}
+
+/* Reads the result of a COMPLETE task and consumes the join handle. */
+int eddy__task_take_output(eddy_task *t, void **result);
+
+/* Registers w as the joiner of t. Returns false (and drops w) if t is
+ * already complete. */
+bool eddy__task_set_join_waker(eddy_task *t, eddy_waker w);
+
+/* Takes the join waker back. Returns false if t completed first: the
+ * completer then owns the waker and will wake it. */
+bool eddy__task_unset_join_waker(eddy_task *t);
+
+/* Task side: switches from the running task back to the scheduler of this
+ * thread, saying why. Returns when the task is resumed. */
+void eddy__task_switch_out(eddy_task *t, enum eddy_task_exit why);
+
+/* Scheduler side: runs task t (RUNNING) on this thread until it switches
+ * out. The first run gives it a stack; returns false (and leaves the task
+ * not started) if no stack could be mapped. */
+bool eddy__task_resume(eddy_task *t, size_t default_stack, bool guarded);
+
+/* Scheduler side: after a task exits, releases its stack into the thread's
+ * cache. */
+void eddy__task_release_stack(eddy_task *t);
+
+#endif /* EDDY_TASK_TASK_H */

@@ -1,0 +1,44 @@
+/* The per-thread context and its lifetime. */
+#include "task/thread.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+static _Thread_local eddy_thread tls_thread;
+static atomic_uint_fast64_t next_thread_id = 1;
+static pthread_key_t parker_key;
+static pthread_once_t parker_once = PTHREAD_ONCE_INIT;
+
+static void parker_thread_exit(void *p)
+{
+    eddy__parker_unref(p);
+}
+
+static void parker_key_init(void)
+{
+    pthread_key_create(&parker_key, parker_thread_exit);
+}
+
+__attribute__((noinline)) eddy_thread *eddy__thread(void)
+{
+    eddy_thread *th = &tls_thread;
+    if (__builtin_expect(th->id == 0, 0))
+        th->id = atomic_fetch_add_explicit(&next_thread_id, 1, memory_order_relaxed);
+    return th;
+}
+
+eddy_parker *eddy__thread_parker(eddy_thread *th)
+{
+    if (!th->parker) {
+        pthread_once(&parker_once, parker_key_init);
+        th->parker = eddy__parker_new();
+        if (th->parker)
+            pthread_setspecific(parker_key, th->parker);
+    }
+    return th->parker;
+}
+
+eddy_task *eddy__current_task(void)
+{
+    return eddy__thread()->task;
+}

@@ -1,0 +1,70 @@
+/* The two built-in kinds of waker (task and thread) and the wait that goes
+ * with them. */
+#include "task/waker.h"
+
+#include <errno.h>
+
+#include "task/task.h"
+#include "task/thread.h"
+
+static void task_waker_wake(void *data)
+{
+    eddy__task_wake_by_ref(data);
+    eddy__task_unref(data);
+}
+
+static void task_waker_drop(void *data)
+{
+    eddy__task_unref(data);
+}
+
+static const eddy_waker_vtable task_waker_vt = { task_waker_wake, task_waker_drop };
+
+static void thread_waker_wake(void *data)
+{
+    eddy__parker_unpark(data);
+    eddy__parker_unref(data);
+}
+
+static void thread_waker_drop(void *data)
+{
+    eddy__parker_unref(data);
+}
+
+static const eddy_waker_vtable thread_waker_vt = { thread_waker_wake, thread_waker_drop };
+
+eddy_waker eddy__waker_current(void)
+{
+    eddy_thread *th = eddy__thread();
+    eddy_waker w = { NULL, NULL };
+    if (th->task) {
+        eddy__task_ref(th->task);
+        w.vt = &task_waker_vt;
+        w.data = th->task;
+    } else {
+        eddy_parker *p = eddy__thread_parker(th);
+        if (p) {
+            eddy__parker_ref(p);
+            w.vt = &thread_waker_vt;
+            w.data = p;
+        }
+    }
+    return w;
+}
+
+int eddy__wait_current(void)
+{
+    eddy_thread *th = eddy__thread();
+    eddy_task *t = th->task;
+    if (t) {
+        if (eddy__task_is_cancelled(t))
+            return -ECANCELED;
+        eddy__task_switch_out(t, TASK_PARKED);
+        return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
+    }
+    eddy_parker *p = eddy__thread_parker(th);
+    if (!p)
+        return -ENOMEM;
+    eddy__parker_park(p);
+    return 0;
+}

@@ -1,0 +1,50 @@
+/* Wakers: the one mechanism by which anything that suspends is resumed.
+ *
+ * A waker is a counted reference to something that waits: a task (waking
+ * it queues it on its scheduler, locally or through the remote queue) or a
+ * plain thread's parker, or a custom target such as a JoinSet. Waking
+ * consumes the waker; dropping it without waking releases it. A waker may
+ * fire late or spuriously: every waiter re-checks its condition. */
+#ifndef EDDY_TASK_WAKER_H
+#define EDDY_TASK_WAKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct eddy_waker_vtable {
+    void (*wake)(void *data); /* consumes the reference */
+    void (*drop)(void *data); /* releases it */
+} eddy_waker_vtable;
+
+typedef struct eddy_waker {
+    const eddy_waker_vtable *vt; /* NULL: no waker */
+    void *data;
+} eddy_waker;
+
+/* A waker for the caller: the current task, or this thread's parker.
+ * vt is NULL on ENOMEM (a plain thread's first parker). */
+eddy_waker eddy__waker_current(void);
+
+static inline bool eddy__waker_is_set(eddy_waker w)
+{
+    return w.vt != NULL;
+}
+
+static inline void eddy__waker_wake(eddy_waker w)
+{
+    if (w.vt)
+        w.vt->wake(w.data);
+}
+
+static inline void eddy__waker_drop(eddy_waker w)
+{
+    if (w.vt)
+        w.vt->drop(w.data);
+}
+
+/* Waits until woken: suspends the current task, or parks the thread.
+ * Returns 0, or -ECANCELED when the current task is aborted (checked before
+ * and after suspending). May return spuriously. */
+int eddy__wait_current(void);
+
+#endif /* EDDY_TASK_WAKER_H */

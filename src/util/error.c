@@ -1,0 +1,51 @@
+/* eddy_strerror: what each code means in eddy's terms. */
+#include <eddy/common.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+const char *eddy_strerror(int err)
+{
+    if (err == INT_MIN) /* no positive counterpart, and no errno either */
+        return "unknown error";
+    if (err < 0)
+        err = -err;
+    switch (err) {
+    case 0:
+        return "success";
+    case ECANCELED:
+        return "cancelled: the task was aborted or its runtime shut down";
+    case ETIMEDOUT:
+        return "timed out: the deadline passed first";
+    case EPERM:
+        return "not permitted here: wrong thread or no runtime context "
+               "(a thread-bound call from another thread, or spawn_local "
+               "outside a local context)";
+    case EBUSY:
+        return "busy: this thread is already driving a runtime "
+               "(nested block_on), or the runtime is in use";
+    case EDEADLK:
+        return "would deadlock: waiting here would block the thread that "
+               "must make progress";
+    case EINVAL:
+        return "invalid argument";
+    case ENOMEM:
+        return "out of memory, or no stack could be mapped "
+               "(see vm.max_map_count)";
+    case ENOENT:
+        return "nothing to wait for: the set is empty";
+    case ENOTSUP:
+        return "not supported (yet) by this build of eddy";
+    default:
+        return strerror(err);
+    }
+}
+
+const char *eddy_version(void)
+{
+#define EDDY_STR2(x) #x
+#define EDDY_STR(x) EDDY_STR2(x)
+    return EDDY_STR(EDDY_VERSION_MAJOR) "." EDDY_STR(EDDY_VERSION_MINOR) "." EDDY_STR(
+        EDDY_VERSION_PATCH);
+}
