@@ -1,0 +1,83 @@
+/* Spawning into the current context: the running task's scheduler, or the
+ * innermost entered runtime, or (on a blocking-pool thread) the runtime
+ * that owns the pool. */
+#include <errno.h>
+
+#include "rt/rt.h"
+
+static int current_context(eddy_enter_ctx *out)
+{
+    eddy_thread *th = eddy__thread();
+    if (th->task && th->task->sched) {
+        out->sched = th->task->sched;
+        out->shared = th->task->sched->shared;
+        return 0;
+    }
+    if (th->enter) {
+        *out = *th->enter;
+        return 0;
+    }
+    return -EPERM;
+}
+
+eddy_task *eddy_spawn_with(const eddy_spawn_opts *opts, eddy_task_fn fn, void *arg)
+{
+    if (!fn) {
+        errno = EINVAL;
+        return NULL;
+    }
+    eddy_enter_ctx ctx;
+    int rc = current_context(&ctx);
+    /* Pinned tasks need a local scheduler driven by this very thread. */
+    if (rc == 0 && opts && opts->local &&
+        !(ctx.sched && ctx.sched->local && eddy__sched_owned_here(ctx.sched)))
+        rc = -EPERM;
+    if (rc < 0) {
+        errno = -rc;
+        return NULL;
+    }
+    eddy_task *t = eddy__task_new(opts, fn, arg);
+    if (!t)
+        return NULL;
+    if (!ctx.sched) {
+        eddy__shared_spawn(ctx.shared, t);
+        return t;
+    }
+    rc = ctx.sched->ops->spawn(ctx.sched, t);
+    if (rc < 0) {
+        eddy_detach(t);
+        eddy__task_cancel_unstarted(t);
+        errno = -rc;
+        return NULL;
+    }
+    return t;
+}
+
+eddy_task *eddy_spawn(eddy_task_fn fn, void *arg)
+{
+    return eddy_spawn_with(NULL, fn, arg);
+}
+
+eddy_task *eddy_spawn_local(eddy_task_fn fn, void *arg)
+{
+    eddy_spawn_opts opts = { .local = true };
+    return eddy_spawn_with(&opts, fn, arg);
+}
+
+eddy_task *eddy_spawn_blocking(eddy_task_fn fn, void *arg)
+{
+    if (!fn) {
+        errno = EINVAL;
+        return NULL;
+    }
+    eddy_enter_ctx ctx;
+    int rc = current_context(&ctx);
+    if (rc < 0) {
+        errno = -rc;
+        return NULL;
+    }
+    eddy_task *t = eddy__task_new(NULL, fn, arg);
+    if (t)
+        eddy__pool_spawn(&ctx.shared->pool, t);
+    return t;
+}

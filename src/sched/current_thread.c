@@ -1,0 +1,223 @@
+/* The current-thread scheduler's loop. */
+#include "sched/current_thread.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "task/overflow.h"
+#include "task/thread.h"
+
+bool eddy__sched_owned_here(eddy_sched *s)
+{
+    return atomic_load_explicit(&s->owner, memory_order_relaxed) == eddy__thread()->id;
+}
+
+static void own(eddy_ct_sched *s, eddy_task *t)
+{
+    t->owned = true;
+    t->owned_prev = NULL;
+    t->owned_next = s->owned;
+    if (s->owned)
+        s->owned->owned_prev = t;
+    s->owned = t;
+    s->owned_count++;
+}
+
+static void disown(eddy_ct_sched *s, eddy_task *t)
+{
+    if (!t->owned)
+        return;
+    if (t->owned_prev)
+        t->owned_prev->owned_next = t->owned_next;
+    else
+        s->owned = t->owned_next;
+    if (t->owned_next)
+        t->owned_next->owned_prev = t->owned_prev;
+    t->owned = false;
+    s->owned_count--;
+}
+
+static void ct_schedule(eddy_sched *base, eddy_task *t)
+{
+    eddy_ct_sched *s = (eddy_ct_sched *)base;
+    if (eddy__sched_owned_here(base))
+        eddy__queue_push(&s->run, t);
+    else
+        eddy__shared_push(base->shared, t);
+}
+
+static int ct_spawn(eddy_sched *base, eddy_task *t)
+{
+    eddy_ct_sched *s = (eddy_ct_sched *)base;
+    if (!eddy__sched_owned_here(base)) {
+        eddy__shared_spawn(base->shared, t);
+        return 0;
+    }
+    /* A stack mapping failed and no task has finished since: the next
+     * task would most likely fail the same way, so say so now. */
+    if (s->stacks_exhausted)
+        return -ENOMEM;
+    t->sched = base;
+    /* Tasks spawned while the runtime shuts down (by cancelled tasks
+     * unwinding) are born cancelled: they are dropped without running. */
+    if (s->shutting_down)
+        eddy__task_set_cancelled(t);
+    own(s, t);
+    eddy__queue_push(&s->run, t);
+    return 0;
+}
+
+static const eddy_sched_ops ct_ops = { ct_schedule, ct_spawn };
+
+int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
+{
+    memset(s, 0, sizeof *s);
+    s->base.ops = &ct_ops;
+    atomic_init(&s->base.owner, 0);
+    s->base.local = local;
+    s->cfg = *cfg;
+    atomic_init(&s->enter_guards, 0);
+    int rc = eddy__driver_init(&s->driver);
+    if (rc < 0)
+        return rc;
+    s->base.shared = eddy__shared_new(cfg, &s->base, &s->driver);
+    if (!s->base.shared) {
+        eddy__driver_destroy(&s->driver);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static eddy_task *pop_remote(eddy_ct_sched *s)
+{
+    if (eddy__queue_empty(&s->inbox))
+        eddy__shared_take(s->base.shared, &s->inbox);
+    eddy_task *t = eddy__queue_pop(&s->inbox);
+    if (t && !t->owned) {
+        own(s, t);
+        if (s->shutting_down)
+            eddy__task_set_cancelled(t);
+    }
+    return t;
+}
+
+static eddy_task *next_task(eddy_ct_sched *s)
+{
+    eddy_task *t;
+    if (s->tick % s->cfg.global_queue_interval == 0 && (t = pop_remote(s)))
+        return t;
+    if ((t = eddy__queue_pop(&s->run)))
+        return t;
+    return pop_remote(s);
+}
+
+static void finish(eddy_ct_sched *s, eddy_task *t, void *result, int status)
+{
+    disown(s, t);
+    eddy__task_complete(t, result, status);
+}
+
+static void run_task(eddy_ct_sched *s, eddy_task *t)
+{
+    uint64_t prev = eddy__task_transition_to_running(t);
+    if (!t->started && (prev & TS_CANCELLED)) {
+        finish(s, t, NULL, -ECANCELED);
+        return;
+    }
+    if (!eddy__task_resume(t, s->cfg.stack_size, s->cfg.guarded_stacks)) {
+        s->stacks_exhausted = true;
+        finish(s, t, NULL, -ENOMEM);
+        return;
+    }
+    switch (t->exit) {
+    case TASK_DONE:
+        eddy__task_release_stack(t);
+        s->stacks_exhausted = false;
+        finish(s, t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
+        break;
+    case TASK_YIELDED:
+        eddy__task_transition_to_yielded(t);
+        eddy__queue_push(&s->deferred, t);
+        break;
+    case TASK_PARKED:
+        if (eddy__task_transition_to_idle(t))
+            eddy__queue_push(&s->run, t);
+        break;
+    }
+}
+
+static bool has_ready(eddy_ct_sched *s)
+{
+    return !eddy__queue_empty(&s->run) || !eddy__queue_empty(&s->inbox) ||
+           eddy__shared_has_work(s->base.shared);
+}
+
+static void park(eddy_ct_sched *s)
+{
+    eddy__driver_prepare_park(&s->driver);
+    if (has_ready(s)) {
+        eddy__driver_cancel_park(&s->driver);
+        return;
+    }
+    eddy__driver_park(&s->driver, -1);
+}
+
+/* Polls the driver without blocking, then releases the yielded tasks. */
+static void park_yield(eddy_ct_sched *s)
+{
+    eddy__driver_poll(&s->driver);
+    eddy__queue_append(&s->run, &s->deferred);
+}
+
+static bool done(eddy_ct_sched *s, eddy_task *until)
+{
+    if (until)
+        return (eddy__task_state(until) & TS_COMPLETE) != 0;
+    return s->owned_count == 0 && !has_ready(s) && eddy__queue_empty(&s->deferred);
+}
+
+static void run(eddy_ct_sched *s, eddy_task *until)
+{
+    for (;;) {
+        for (unsigned i = 0; i < s->cfg.event_interval; i++) {
+            if (done(s, until))
+                return;
+            s->tick++;
+            eddy_task *t = next_task(s);
+            if (t) {
+                run_task(s, t);
+            } else if (!eddy__queue_empty(&s->deferred)) {
+                park_yield(s);
+            } else {
+                park(s);
+            }
+        }
+        park_yield(s);
+    }
+}
+
+void eddy__ct_drive(eddy_ct_sched *s, eddy_task *until)
+{
+    eddy_thread *th = eddy__thread();
+    eddy__overflow_thread_init();
+    eddy__fiber_init_thread(&th->sched_fiber);
+    th->driving = &s->base;
+    run(s, until);
+    th->driving = NULL;
+}
+
+void eddy__ct_shutdown(eddy_ct_sched *s)
+{
+    s->shutting_down = true;
+    eddy__shared_close(s->base.shared);
+    for (eddy_task *t = s->owned; t; t = t->owned_next)
+        eddy_abort(t);
+    eddy__ct_drive(s, NULL);
+}
+
+void eddy__ct_destroy(eddy_ct_sched *s)
+{
+    eddy__driver_destroy(&s->driver);
+    eddy__stack_cache_drain();
+    eddy__shared_unref(s->base.shared);
+}

@@ -1,0 +1,84 @@
+/* The remote queue and the shared part's lifetime. */
+#include "sched/shared.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+eddy_shared *eddy__shared_new(const eddy_sched_config *cfg, eddy_sched *sched,
+                              eddy_driver *driver)
+{
+    eddy_shared *sh = calloc(1, sizeof *sh);
+    if (!sh) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    atomic_init(&sh->refs, 1);
+    atomic_init(&sh->len, 0);
+    pthread_mutex_init(&sh->lock, NULL);
+    sh->sched = sched;
+    sh->driver = driver;
+    eddy__pool_init(&sh->pool, cfg, sh);
+    return sh;
+}
+
+void eddy__shared_ref(eddy_shared *sh)
+{
+    atomic_fetch_add_explicit(&sh->refs, 1, memory_order_relaxed);
+}
+
+void eddy__shared_unref(eddy_shared *sh)
+{
+    if (atomic_fetch_sub_explicit(&sh->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    eddy__pool_destroy(&sh->pool);
+    pthread_mutex_destroy(&sh->lock);
+    free(sh);
+}
+
+void eddy__shared_push(eddy_shared *sh, eddy_task *t)
+{
+    pthread_mutex_lock(&sh->lock);
+    eddy__queue_push(&sh->queue, t);
+    atomic_fetch_add(&sh->len, 1);
+    eddy__driver_unpark(sh->driver);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+void eddy__task_cancel_unstarted(eddy_task *t)
+{
+    t->sched = NULL;
+    eddy__task_set_cancelled(t);
+    eddy__task_complete(t, NULL, -ECANCELED);
+}
+
+void eddy__shared_spawn(eddy_shared *sh, eddy_task *t)
+{
+    pthread_mutex_lock(&sh->lock);
+    if (sh->closed) {
+        pthread_mutex_unlock(&sh->lock);
+        eddy__task_cancel_unstarted(t);
+        return;
+    }
+    t->sched = sh->sched;
+    eddy__queue_push(&sh->queue, t);
+    atomic_fetch_add(&sh->len, 1);
+    eddy__driver_unpark(sh->driver);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+void eddy__shared_take(eddy_shared *sh, eddy_task_queue *out)
+{
+    if (!eddy__shared_has_work(sh))
+        return;
+    pthread_mutex_lock(&sh->lock);
+    eddy__queue_append(out, &sh->queue);
+    atomic_store(&sh->len, 0);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+void eddy__shared_close(eddy_shared *sh)
+{
+    pthread_mutex_lock(&sh->lock);
+    sh->closed = true;
+    pthread_mutex_unlock(&sh->lock);
+}
