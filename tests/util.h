@@ -1,0 +1,186 @@
+/* Shared helpers for the eddy test suite (header-only).
+ *
+ * Conventions used by every test file:
+ *  - Criterion runs each Test() in its own child process, so file-scope
+ *    state starts zeroed in every test.
+ *  - Fatal assertions (cr_assert*) are made only on the test's own thread
+ *    and outside tasks; inside tasks that run on the test thread we use the
+ *    non-fatal cr_expect*, and other threads only record what they saw
+ *    (atomics), which the test body asserts afterwards.
+ *  - No test asserts a timing. Wait loops are bounded by a generous deadline
+ *    only so that a broken runtime fails the test with a message instead of
+ *    hitting the Criterion timeout.
+ */
+#ifndef EDDY_TEST_UTIL_H
+#define EDDY_TEST_UTIL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <criterion/criterion.h>
+#include <eddy.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Per-test Criterion timeout, in seconds. */
+#define T_TIMEOUT 30
+/* How long a wait loop may spin before the test gives up, in seconds. */
+#define T_WAIT_SECONDS 20
+
+#define T_PTR(i) ((void *)(intptr_t)(i))
+#define T_INT(p) ((int)(intptr_t)(p))
+
+static inline struct timespec t_deadline(int seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += seconds;
+    return ts;
+}
+
+static inline bool t_past(const struct timespec *d)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > d->tv_sec ||
+           (now.tv_sec == d->tv_sec && now.tv_nsec >= d->tv_nsec);
+}
+
+static inline void t_sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* From a task: yield until `cond` holds. Sets `ok` to whether it holds at the
+ * end; gives up when eddy_yield() fails (e.g. -ECANCELED) or after
+ * T_WAIT_SECONDS. Also yields the OS thread so that other threads the
+ * condition depends on get to run on a small machine. */
+#define T_YIELD_UNTIL(ok, cond)                                              \
+    do {                                                                     \
+        struct timespec t_d__ = t_deadline(T_WAIT_SECONDS);                  \
+        unsigned t_n__ = 0;                                                  \
+        while (!(cond)) {                                                    \
+            if (eddy_yield() != 0 || t_past(&t_d__))                         \
+                break;                                                       \
+            if ((++t_n__ & 63u) == 0)                                        \
+                sched_yield();                                               \
+        }                                                                    \
+        (ok) = (cond);                                                       \
+    } while (0)
+
+/* From a plain thread: wait (sleeping briefly) until `cond` holds or
+ * T_WAIT_SECONDS pass; sets `ok`. */
+#define T_SPIN_UNTIL(ok, cond)                                               \
+    do {                                                                     \
+        struct timespec t_d__ = t_deadline(T_WAIT_SECONDS);                  \
+        while (!(cond) && !t_past(&t_d__))                                   \
+            t_sleep_ms(1);                                                   \
+        (ok) = (cond);                                                       \
+    } while (0)
+
+/* Waits on a semaphore for at most T_WAIT_SECONDS; true if acquired. */
+static inline bool t_sem_wait(sem_t *s)
+{
+    struct timespec d;
+    clock_gettime(CLOCK_REALTIME, &d);
+    d.tv_sec += T_WAIT_SECONDS;
+    for (;;) {
+        if (sem_timedwait(s, &d) == 0)
+            return true;
+        if (errno != EINTR)
+            return false;
+    }
+}
+
+/* A LocalRuntime with default options; fails the test if it can't be made. */
+static inline eddy_local_runtime *t_local_rt(void)
+{
+    eddy_local_runtime *rt = eddy_local_runtime_new(NULL);
+    cr_assert_not_null(rt, "eddy_local_runtime_new: %s", strerror(errno));
+    return rt;
+}
+
+static inline eddy_local_runtime *t_local_rt_opts(const eddy_runtime_opts *o)
+{
+    eddy_local_runtime *rt = eddy_local_runtime_new(o);
+    cr_assert_not_null(rt, "eddy_local_runtime_new: %s", strerror(errno));
+    return rt;
+}
+
+/* block_on on rt, asserting success; returns the root task's result. */
+static inline void *t_block_on(eddy_local_runtime *rt, eddy_task_fn fn, void *arg)
+{
+    void *res = NULL;
+    int rc = eddy_local_runtime_block_on(rt, fn, arg, &res);
+    cr_assert_eq(rc, 0, "eddy_local_runtime_block_on: %d (%s)", rc,
+                 eddy_strerror(rc));
+    return res;
+}
+
+static inline void t_free_rt(eddy_local_runtime *rt)
+{
+    int rc = eddy_local_runtime_free(rt);
+    cr_assert_eq(rc, 0, "eddy_local_runtime_free: %d (%s)", rc, eddy_strerror(rc));
+}
+
+/* Creates a LocalRuntime, runs fn(arg) as its root task, frees it. */
+static inline void *t_run_local(eddy_task_fn fn, void *arg)
+{
+    eddy_local_runtime *rt = t_local_rt();
+    void *res = t_block_on(rt, fn, arg);
+    t_free_rt(rt);
+    return res;
+}
+
+/* A current-thread eddy_runtime. */
+static inline eddy_runtime *t_ct_rt(void)
+{
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_CURRENT_THREAD };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt, "eddy_runtime_new(current_thread): %s", strerror(errno));
+    return rt;
+}
+
+static inline pthread_t t_thread_start(void *(*fn)(void *), void *arg)
+{
+    pthread_t th;
+    int rc = pthread_create(&th, NULL, fn, arg);
+    cr_assert_eq(rc, 0, "pthread_create: %s", strerror(rc));
+    return th;
+}
+
+static inline void *t_thread_join(pthread_t th)
+{
+    void *res = NULL;
+    int rc = pthread_join(th, &res);
+    cr_assert_eq(rc, 0, "pthread_join: %s", strerror(rc));
+    return res;
+}
+
+/* Task/thread bodies reused across files. */
+
+/* Returns its argument. */
+static inline void *t_identity(void *arg) { return arg; }
+
+/* Sets *(atomic_int *)arg to 1 and returns arg. */
+static inline void *t_set_flag(void *arg)
+{
+    atomic_store((atomic_int *)arg, 1);
+    return arg;
+}
+
+#endif /* EDDY_TEST_UTIL_H */
