@@ -6,5 +6,7 @@
 #include "eddy/common.h"
 #include "eddy/task.h"
 #include "eddy/rt.h"
+#include "eddy/time.h"
+#include "eddy/io.h"
 
 #endif /* EDDY_H */

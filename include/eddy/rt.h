@@ -59,6 +59,10 @@ typedef struct eddy_runtime_opts {
     unsigned global_queue_interval;
     /* Name given to runtime threads, e.g. blocking-pool threads (0: "eddy-blocking"). */
     const char *thread_name;
+    /* Start with the clock paused (for tests): time stands still while
+     * tasks run and jumps to the next timer whenever every task is idle,
+     * so sleeps and timeouts complete at once, deterministically. */
+    bool start_paused;
 } eddy_runtime_opts;
 
 /* ---- LocalRuntime ---- */

@@ -9,39 +9,93 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "driver/io.h"
+
 enum { DRIVER_RUNNING = 0, DRIVER_PARKED = 1 };
 
-int eddy__driver_init(eddy_driver *d)
+eddy_driver *eddy__driver_new(void)
 {
+    eddy_driver *d = calloc(1, sizeof *d);
+    if (!d) {
+        errno = ENOMEM;
+        return NULL;
+    }
     d->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (d->epfd < 0)
-        return -errno;
-    d->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (d->wakefd < 0) {
-        int err = errno;
-        close(d->epfd);
-        return -err;
-    }
+    d->wakefd = d->epfd < 0 ? -1 : eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
-    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->wakefd, &ev) != 0) {
+    if (d->wakefd < 0 || epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->wakefd, &ev) != 0) {
         int err = errno;
-        close(d->wakefd);
-        close(d->epfd);
-        return -err;
+        if (d->wakefd >= 0)
+            close(d->wakefd);
+        if (d->epfd >= 0)
+            close(d->epfd);
+        free(d);
+        errno = err;
+        return NULL;
     }
+    atomic_init(&d->refs, 1);
     atomic_init(&d->state, DRIVER_RUNNING);
-    d->sources = 0;
-    return 0;
+    atomic_init(&d->sources, 0);
+    pthread_mutex_init(&d->lock, NULL);
+    return d;
 }
 
-void eddy__driver_destroy(eddy_driver *d)
+void eddy__driver_ref(eddy_driver *d)
 {
-    close(d->wakefd);
-    close(d->epfd);
+    atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+}
+
+void eddy__driver_unref(eddy_driver *d)
+{
+    if (atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    eddy__driver_shutdown(d);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
+void eddy__driver_shutdown(eddy_driver *d)
+{
+    pthread_mutex_lock(&d->lock);
+    if (!d->shut_down) {
+        d->shut_down = true;
+        close(d->wakefd);
+        close(d->epfd);
+    }
+    pthread_mutex_unlock(&d->lock);
+}
+
+int eddy__driver_add(eddy_driver *d, int fd, void *source)
+{
+    struct epoll_event ev = {
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .data.ptr = source,
+    };
+    int rc = 0;
+    pthread_mutex_lock(&d->lock);
+    if (d->shut_down)
+        rc = -ECANCELED;
+    else if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        rc = -errno;
+    else
+        atomic_fetch_add(&d->sources, 1);
+    pthread_mutex_unlock(&d->lock);
+    return rc;
+}
+
+void eddy__driver_del(eddy_driver *d, int fd)
+{
+    pthread_mutex_lock(&d->lock);
+    if (!d->shut_down) {
+        epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+        atomic_fetch_sub(&d->sources, 1);
+    }
+    pthread_mutex_unlock(&d->lock);
 }
 
 void eddy__driver_prepare_park(eddy_driver *d)
@@ -63,14 +117,13 @@ static void drain_wakefd(eddy_driver *d)
 
 static void wait_events(eddy_driver *d, int timeout_ms)
 {
-    struct epoll_event evs[64];
-    int n;
-    do {
-        n = epoll_wait(d->epfd, evs, 64, timeout_ms);
-    } while (n < 0 && errno == EINTR && timeout_ms < 0);
+    struct epoll_event evs[128];
+    int n = epoll_wait(d->epfd, evs, 128, timeout_ms);
     for (int i = 0; i < n; i++) {
         if (evs[i].data.ptr == NULL)
             drain_wakefd(d);
+        else
+            eddy__io_dispatch(evs[i].data.ptr, evs[i].events);
     }
 }
 
@@ -82,7 +135,7 @@ void eddy__driver_park(eddy_driver *d, int timeout_ms)
 
 void eddy__driver_poll(eddy_driver *d)
 {
-    if (d->sources)
+    if (atomic_load_explicit(&d->sources, memory_order_relaxed))
         wait_events(d, 0);
 }
 

@@ -21,6 +21,7 @@ int eddy__config_from_opts(const eddy_runtime_opts *o, eddy_sched_config *cfg)
     if (!cfg->stack_size)
         return -EINVAL;
     cfg->guarded_stacks = o->stack_guard == EDDY_STACK_GUARDED;
+    cfg->start_paused = o->start_paused;
     cfg->max_blocking_threads = o->max_blocking_threads ? o->max_blocking_threads : 512;
     uint64_t keep_alive_ms = o->thread_keep_alive_ms ? o->thread_keep_alive_ms : 10000;
     if (keep_alive_ms > UINT64_MAX / 4 / 1000000u)

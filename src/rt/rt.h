@@ -48,6 +48,15 @@ eddy_enter_guard *eddy__enter(eddy_ct_sched *s);
 /* A handle on a runtime's shared part. NULL with errno = ENOMEM. */
 eddy_handle *eddy__handle_new(eddy_shared *sh);
 
+/* The spawn context of the calling thread: the running task's scheduler,
+ * or the innermost entered runtime (a blocking-pool thread has its pool's
+ * runtime entered). 0 or -EPERM outside any runtime. */
+int eddy__current_context(eddy_enter_ctx *out);
+
+/* The I/O driver of the current context (not counted: valid while the
+ * context is). NULL with errno = EPERM outside any runtime. */
+eddy_driver *eddy__current_driver(void);
+
 /* Runs fn(arg) as the root task on a scheduler owned by this thread. */
 int eddy__block_on_owned(eddy_ct_sched *s, eddy_task_fn fn, void *arg, void **result);
 

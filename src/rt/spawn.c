@@ -5,7 +5,7 @@
 
 #include "rt/rt.h"
 
-static int current_context(eddy_enter_ctx *out)
+int eddy__current_context(eddy_enter_ctx *out)
 {
     eddy_thread *th = eddy__thread();
     if (th->task && th->task->sched) {
@@ -27,7 +27,7 @@ eddy_task *eddy_spawn_with(const eddy_spawn_opts *opts, eddy_task_fn fn, void *a
         return NULL;
     }
     eddy_enter_ctx ctx;
-    int rc = current_context(&ctx);
+    int rc = eddy__current_context(&ctx);
     /* Pinned tasks need a local scheduler driven by this very thread. */
     if (rc == 0 && opts && opts->local &&
         !(ctx.sched && ctx.sched->local && eddy__sched_owned_here(ctx.sched)))
@@ -71,7 +71,7 @@ eddy_task *eddy_spawn_blocking(eddy_task_fn fn, void *arg)
         return NULL;
     }
     eddy_enter_ctx ctx;
-    int rc = current_context(&ctx);
+    int rc = eddy__current_context(&ctx);
     if (rc < 0) {
         errno = -rc;
         return NULL;
@@ -80,4 +80,15 @@ eddy_task *eddy_spawn_blocking(eddy_task_fn fn, void *arg)
     if (t)
         eddy__pool_spawn(&ctx.shared->pool, t);
     return t;
+}
+
+eddy_driver *eddy__current_driver(void)
+{
+    eddy_enter_ctx ctx;
+    int rc = eddy__current_context(&ctx);
+    if (rc < 0) {
+        errno = -rc;
+        return NULL;
+    }
+    return ctx.shared->driver;
 }

@@ -14,6 +14,7 @@ typedef struct eddy_sched_config {
     unsigned max_blocking_threads;
     uint64_t keep_alive_ns;         /* blocking-pool idle lifetime */
     char thread_name[16];           /* blocking-pool thread name */
+    bool start_paused;              /* virtual clock, auto-advanced */
 } eddy_sched_config;
 
 #endif /* EDDY_SCHED_CONFIG_H */

@@ -67,7 +67,36 @@ static int ct_spawn(eddy_sched *base, eddy_task *t)
     return 0;
 }
 
-static const eddy_sched_ops ct_ops = { ct_schedule, ct_spawn };
+/* A timer on the waiting task's own stack. */
+typedef struct task_timer {
+    eddy_timer timer;
+    eddy_task *task;
+    bool fired;
+} task_timer;
+
+static void task_timer_fire(eddy_timer *timer)
+{
+    task_timer *tt = (task_timer *)timer;
+    tt->fired = true;
+    eddy__task_wake_by_ref(tt->task);
+}
+
+static int ct_park_until(eddy_sched *base, eddy_task *t, uint64_t deadline)
+{
+    eddy_ct_sched *s = (eddy_ct_sched *)base;
+    task_timer tt = { .timer = { .fire = task_timer_fire }, .task = t, .fired = false };
+    eddy__time_arm(&s->time, &tt.timer, deadline);
+    eddy__task_switch_out(t, TASK_PARKED);
+    eddy__time_disarm(&s->time, &tt.timer);
+    return tt.fired ? -ETIMEDOUT : 0;
+}
+
+static uint64_t ct_now(eddy_sched *base)
+{
+    return eddy__time_now(&((eddy_ct_sched *)base)->time);
+}
+
+static const eddy_sched_ops ct_ops = { ct_schedule, ct_spawn, ct_park_until, ct_now };
 
 int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
 {
@@ -77,12 +106,13 @@ int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
     s->base.local = local;
     s->cfg = *cfg;
     atomic_init(&s->enter_guards, 0);
-    int rc = eddy__driver_init(&s->driver);
-    if (rc < 0)
-        return rc;
-    s->base.shared = eddy__shared_new(cfg, &s->base, &s->driver);
+    eddy__time_init(&s->time, cfg->start_paused);
+    s->driver = eddy__driver_new();
+    if (!s->driver)
+        return -errno;
+    s->base.shared = eddy__shared_new(cfg, &s->base, s->driver);
     if (!s->base.shared) {
-        eddy__driver_destroy(&s->driver);
+        eddy__driver_unref(s->driver);
         return -ENOMEM;
     }
     return 0;
@@ -154,18 +184,30 @@ static bool has_ready(eddy_ct_sched *s)
 
 static void park(eddy_ct_sched *s)
 {
-    eddy__driver_prepare_park(&s->driver);
+    eddy__driver_prepare_park(s->driver);
     if (has_ready(s)) {
-        eddy__driver_cancel_park(&s->driver);
+        eddy__driver_cancel_park(s->driver);
         return;
     }
-    eddy__driver_park(&s->driver, -1);
+    int timeout = eddy__time_park_timeout(&s->time);
+    if (s->time.paused && timeout > 0) {
+        /* Paused clock: take what I/O and remote wakes have to offer, and
+         * if that made nothing ready, jump to the next timer. */
+        eddy__driver_park(s->driver, 0);
+        if (!has_ready(s))
+            eddy__time_auto_advance(&s->time);
+    } else {
+        eddy__driver_park(s->driver, timeout);
+    }
+    eddy__time_process(&s->time);
 }
 
-/* Polls the driver without blocking, then releases the yielded tasks. */
+/* Polls the driver without blocking, fires due timers, then releases the
+ * yielded tasks. */
 static void park_yield(eddy_ct_sched *s)
 {
-    eddy__driver_poll(&s->driver);
+    eddy__driver_poll(s->driver);
+    eddy__time_process(&s->time);
     eddy__queue_append(&s->run, &s->deferred);
 }
 
@@ -217,7 +259,8 @@ void eddy__ct_shutdown(eddy_ct_sched *s)
 
 void eddy__ct_destroy(eddy_ct_sched *s)
 {
-    eddy__driver_destroy(&s->driver);
+    eddy__driver_shutdown(s->driver);
+    eddy__driver_unref(s->driver);
     eddy__stack_cache_drain();
     eddy__shared_unref(s->base.shared);
 }

@@ -7,13 +7,16 @@
  * the run queue only after the driver was polled, so a yielding task runs
  * after every task that was ready when it yielded. Fairness follows Tokio:
  * the remote queue is checked first every global_queue_interval ticks, and
- * the driver is polled every event_interval ticks. */
+ * the driver is polled every event_interval ticks. With nothing to run it
+ * parks until the next timer is due (or, with time paused, moves the clock
+ * straight to it). */
 #ifndef EDDY_SCHED_CURRENT_THREAD_H
 #define EDDY_SCHED_CURRENT_THREAD_H
 
 #include <stdatomic.h>
 
 #include "driver/park.h"
+#include "driver/time.h"
 #include "sched/config.h"
 #include "sched/shared.h"
 #include "task/queue.h"
@@ -25,7 +28,8 @@ typedef struct eddy_ct_sched {
     eddy_task_queue deferred;  /* yielded tasks */
     eddy_task *owned;          /* every incomplete task, for shutdown */
     size_t owned_count;
-    eddy_driver driver;
+    eddy_driver *driver;
+    eddy_time_driver time;
     uint32_t tick;
     eddy_sched_config cfg;
     bool shutting_down;

@@ -17,6 +17,7 @@ eddy_shared *eddy__shared_new(const eddy_sched_config *cfg, eddy_sched *sched,
     pthread_mutex_init(&sh->lock, NULL);
     sh->sched = sched;
     sh->driver = driver;
+    eddy__driver_ref(driver);
     eddy__pool_init(&sh->pool, cfg, sh);
     return sh;
 }
@@ -31,6 +32,7 @@ void eddy__shared_unref(eddy_shared *sh)
     if (atomic_fetch_sub_explicit(&sh->refs, 1, memory_order_acq_rel) != 1)
         return;
     eddy__pool_destroy(&sh->pool);
+    eddy__driver_unref(sh->driver);
     pthread_mutex_destroy(&sh->lock);
     free(sh);
 }

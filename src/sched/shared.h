@@ -3,8 +3,8 @@
  * blocking pool, and a reference count so that Handles and pool threads
  * may outlive the runtime itself.
  *
- * Lifetime rule: `sched` and `driver` are valid while the queue is open,
- * and afterwards for as long as any task of the runtime is incomplete
+ * Lifetime rule: `sched` is valid while the queue is open, and afterwards
+ * for as long as any task of the runtime is incomplete
  * (shutdown drives every task to completion before the runtime is freed).
  * A push of an existing task only happens for an incomplete task, and the
  * push and unpark happen under the lock that the owner also takes to pop,
@@ -28,7 +28,7 @@ typedef struct eddy_shared {
     atomic_size_t len;
     bool closed;            /* no new tasks; existing ones may still be pushed */
     eddy_sched *sched;
-    eddy_driver *driver;
+    eddy_driver *driver;    /* counted: I/O registration from any thread */
     eddy_blocking_pool pool;
 } eddy_shared;
 

@@ -1,5 +1,6 @@
 /* Join handles: join, detach, abort and the questions one may ask of a
  * task. */
+#include <eddy/time.h>
 #include <errno.h>
 
 #include "task/task.h"
@@ -12,7 +13,9 @@ static bool would_deadlock(const eddy_task *t, const eddy_thread *th)
     return t->sched && atomic_load_explicit(&t->sched->owner, memory_order_relaxed) == th->id;
 }
 
-int eddy_join(eddy_task *t, void **result)
+/* Waits for t until `deadline`. On -ETIMEDOUT the handle stays with the
+ * caller; in every other case it is consumed. */
+static int join_until(eddy_task *t, void **result, uint64_t deadline)
 {
     if (!t)
         return -EINVAL;
@@ -33,17 +36,28 @@ int eddy_join(eddy_task *t, void **result)
             registered = true;
             continue; /* re-check before waiting */
         }
-        if (eddy__wait_current() == -ECANCELED) {
-            /* The joiner was aborted. If the task finished meanwhile, its
-             * result is handed over rather than lost; otherwise the handle
-             * is consumed by detaching it. */
+        int rc = eddy__wait_current_until(deadline);
+        if (rc == -ECANCELED || rc == -ETIMEDOUT) {
+            /* If the task finished meanwhile, its result is handed over
+             * rather than lost. */
             if (!eddy__task_unset_join_waker(t))
                 break;
-            eddy_detach(t);
-            return -ECANCELED;
+            if (rc == -ECANCELED) /* the joiner was aborted: detach */
+                eddy_detach(t);
+            return rc;
         }
     }
     return eddy__task_take_output(t, result);
+}
+
+int eddy_join(eddy_task *t, void **result)
+{
+    return join_until(t, result, UINT64_MAX);
+}
+
+int eddy_join_until(eddy_task *t, void **result, eddy_instant deadline)
+{
+    return join_until(t, result, deadline);
 }
 
 void eddy_detach(eddy_task *t)

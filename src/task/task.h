@@ -26,6 +26,12 @@ typedef struct eddy_sched_ops {
      * 0, or a negative errno when the task was refused (the caller still
      * owns it). */
     int (*spawn)(eddy_sched *s, eddy_task *t);
+    /* Suspends the running task t (of this scheduler, on the thread
+     * driving it) until it is woken or `deadline` (ns of the scheduler's
+     * clock) passes. Returns 0 when woken, -ETIMEDOUT at the deadline. */
+    int (*park_until)(eddy_sched *s, eddy_task *t, uint64_t deadline);
+    /* The scheduler's clock in ns (virtual while its time is paused). */
+    uint64_t (*now)(eddy_sched *s);
 } eddy_sched_ops;
 
 struct eddy_shared;

@@ -6,6 +6,7 @@
 
 #include "task/task.h"
 #include "task/thread.h"
+#include "util/clock.h"
 
 static void task_waker_wake(void *data)
 {
@@ -67,4 +68,26 @@ int eddy__wait_current(void)
         return -ENOMEM;
     eddy__parker_park(p);
     return 0;
+}
+
+int eddy__wait_current_until(uint64_t deadline)
+{
+    if (deadline == UINT64_MAX)
+        return eddy__wait_current();
+    eddy_thread *th = eddy__thread();
+    eddy_task *t = th->task;
+    if (t) {
+        if (eddy__task_is_cancelled(t))
+            return -ECANCELED;
+        if (t->sched->ops->now(t->sched) >= deadline)
+            return -ETIMEDOUT;
+        int rc = t->sched->ops->park_until(t->sched, t, deadline);
+        return eddy__task_is_cancelled(t) ? -ECANCELED : rc;
+    }
+    eddy_parker *p = eddy__thread_parker(th);
+    if (!p)
+        return -ENOMEM;
+    if (eddy__mono_ns() >= deadline)
+        return -ETIMEDOUT;
+    return eddy__parker_park_until(p, deadline) ? 0 : -ETIMEDOUT;
 }

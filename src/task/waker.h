@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct eddy_waker_vtable {
     void (*wake)(void *data); /* consumes the reference */
@@ -46,5 +47,11 @@ static inline void eddy__waker_drop(eddy_waker w)
  * Returns 0, or -ECANCELED when the current task is aborted (checked before
  * and after suspending). May return spuriously. */
 int eddy__wait_current(void);
+
+/* As eddy__wait_current, but gives up at `deadline` (an eddy_instant: ns
+ * of the runtime's clock; UINT64_MAX for none) with -ETIMEDOUT. A task
+ * arms a timer on its scheduler's timer wheel; a plain thread waits on its
+ * parker with a time-out. May return 0 spuriously before the deadline. */
+int eddy__wait_current_until(uint64_t deadline);
 
 #endif /* EDDY_TASK_WAKER_H */
