@@ -8,5 +8,6 @@
 #include "eddy/rt.h"
 #include "eddy/time.h"
 #include "eddy/io.h"
+#include "eddy/local_set.h"
 
 #endif /* EDDY_H */

@@ -29,7 +29,7 @@ typedef struct eddy_enter_guard eddy_enter_guard;
 typedef enum eddy_flavor {
     EDDY_FLAVOR_DEFAULT = 0,        /* local: current-thread; runtime: multi-thread */
     EDDY_FLAVOR_CURRENT_THREAD = 1, /* one thread drives every task */
-    EDDY_FLAVOR_MULTI_THREAD = 2,   /* work-stealing workers (not yet available) */
+    EDDY_FLAVOR_MULTI_THREAD = 2,   /* work-stealing worker threads */
 } eddy_flavor;
 
 typedef enum eddy_stack_guard {
@@ -57,11 +57,25 @@ typedef struct eddy_runtime_opts {
     unsigned event_interval;
     /* Scheduler ticks between forced checks of the remote queue (0: 31). */
     unsigned global_queue_interval;
-    /* Name given to runtime threads, e.g. blocking-pool threads (0: "eddy-blocking"). */
+    /* Name given to runtime threads: multi-thread workers and blocking-pool
+     * threads (0: "eddy-worker" and "eddy-blocking"). Linux keeps 15 bytes. */
     const char *thread_name;
+    /* Stack size of runtime threads (workers, blocking pool); 0: the
+     * system default. */
+    size_t thread_stack_size;
+    /* Hooks, each called with hook_arg: on_thread_start / on_thread_stop
+     * on every runtime thread (workers and blocking-pool threads) as it
+     * starts and ends; on_thread_park / on_thread_unpark on a multi-thread
+     * worker as it goes idle and wakes up. NULL: none. */
+    void (*on_thread_start)(void *hook_arg);
+    void (*on_thread_stop)(void *hook_arg);
+    void (*on_thread_park)(void *hook_arg);
+    void (*on_thread_unpark)(void *hook_arg);
+    void *hook_arg;
     /* Start with the clock paused (for tests): time stands still while
      * tasks run and jumps to the next timer whenever every task is idle,
-     * so sleeps and timeouts complete at once, deterministically. */
+     * so sleeps and timeouts complete at once, deterministically.
+     * Current-thread flavors only (EINVAL with multi-thread, as Tokio). */
     bool start_paused;
 } eddy_runtime_opts;
 

@@ -101,7 +101,7 @@ static void wake_matching(eddy_io_source *src, unsigned ready, bool all)
     }
 }
 
-static void source_unref(eddy_io_source *src)
+void eddy__io_unref(eddy_io_source *src)
 {
     if (atomic_fetch_sub_explicit(&src->refs, 1, memory_order_acq_rel) != 1)
         return;
@@ -114,7 +114,7 @@ void eddy__io_close(eddy_io_source *src)
 {
     eddy__driver_del(src->driver, src->fd);
     wake_matching(src, 0, true);
-    source_unref(src);
+    eddy__driver_release(src->driver, src);
 }
 
 void eddy__io_dispatch(eddy_io_source *src, uint32_t epoll_events)
@@ -196,7 +196,7 @@ int eddy__io_wait(eddy_io_source *src, unsigned interest, uint64_t deadline, edd
 {
     atomic_fetch_add_explicit(&src->refs, 1, memory_order_relaxed);
     int rc = wait_ready(src, interest, deadline, ev);
-    source_unref(src);
+    eddy__io_unref(src);
     return rc;
 }
 

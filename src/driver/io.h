@@ -33,6 +33,7 @@ struct eddy_io_source {
     pthread_mutex_t lock;
     io_waiter *waiters;
     bool closed;                    /* deregistered: waits fail */
+    eddy_io_source *deferred_next;  /* in the driver's deferred releases */
 };
 
 /* A readiness snapshot: the bits seen and the tick they were seen at. */
@@ -62,5 +63,8 @@ void eddy__io_clear(eddy_io_source *src, eddy_io_event ev);
 
 /* Driver side: an epoll event for src. */
 void eddy__io_dispatch(eddy_io_source *src, uint32_t epoll_events);
+
+/* Driver side: drops a reference (the owner's, deferred). */
+void eddy__io_unref(eddy_io_source *src);
 
 #endif /* EDDY_DRIVER_IO_H */

@@ -22,8 +22,11 @@ typedef struct eddy_driver {
     int wakefd;
     atomic_int state;        /* DRIVER_RUNNING or DRIVER_PARKED */
     atomic_uint sources;     /* I/O registrations */
-    pthread_mutex_t lock;    /* guards registration against shutdown */
+    pthread_mutex_t lock;    /* guards registration against shutdown, and
+                                the deferred releases */
     atomic_bool shut_down;
+    atomic_bool polling;     /* a thread is in epoll_wait or dispatching */
+    struct eddy_io_source *deferred; /* closed while polling: released after */
 } eddy_driver;
 
 /* A new driver with one reference; NULL with errno (EMFILE, ENFILE,
@@ -60,5 +63,10 @@ static inline bool eddy__driver_is_shut_down(eddy_driver *d)
 
 int eddy__driver_add(eddy_driver *d, int fd, void *source);
 void eddy__driver_del(eddy_driver *d, int fd);
+
+/* Drops the owner's reference to a closed source, after any dispatch in
+ * progress on another thread (which may still hold the source's address
+ * from epoll) has finished. */
+void eddy__driver_release(eddy_driver *d, struct eddy_io_source *src);
 
 #endif /* EDDY_DRIVER_PARK_H */

@@ -54,6 +54,7 @@ void eddy__driver_unref(eddy_driver *d)
 {
     if (atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) != 1)
         return;
+    /* Deferred sources hold references, so none can be pending here. */
     eddy__driver_shutdown(d);
     pthread_mutex_destroy(&d->lock);
     free(d);
@@ -115,15 +116,45 @@ static void drain_wakefd(eddy_driver *d)
     (void)r; /* EAGAIN: already drained */
 }
 
+void eddy__driver_release(eddy_driver *d, eddy_io_source *src)
+{
+    /* With epoll_ctl(DEL) done, a poll that starts from now on cannot
+     * report the source; one already under way might. */
+    if (atomic_load(&d->polling)) {
+        pthread_mutex_lock(&d->lock);
+        if (atomic_load(&d->polling)) {
+            src->deferred_next = d->deferred;
+            d->deferred = src;
+            src = NULL;
+        }
+        pthread_mutex_unlock(&d->lock);
+    }
+    if (src)
+        eddy__io_unref(src);
+}
+
 static void wait_events(eddy_driver *d, int timeout_ms)
 {
     struct epoll_event evs[128];
+    atomic_store(&d->polling, true);
     int n = epoll_wait(d->epfd, evs, 128, timeout_ms);
     for (int i = 0; i < n; i++) {
         if (evs[i].data.ptr == NULL)
             drain_wakefd(d);
         else
             eddy__io_dispatch(evs[i].data.ptr, evs[i].events);
+    }
+    /* Under the lock, so that a closer either sees the poll over or has
+     * queued its source before the list is taken. */
+    pthread_mutex_lock(&d->lock);
+    atomic_store(&d->polling, false);
+    eddy_io_source *deferred = d->deferred;
+    d->deferred = NULL;
+    pthread_mutex_unlock(&d->lock);
+    while (deferred) {
+        eddy_io_source *next = deferred->deferred_next;
+        eddy__io_unref(deferred);
+        deferred = next;
     }
 }
 

@@ -13,19 +13,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "task/timer.h"
+
 #define WHEEL_LEVELS 6
 #define WHEEL_SLOTS 64
 
-typedef struct eddy_timer eddy_timer;
-
-struct eddy_timer {
-    uint64_t deadline;         /* ms on the wheel's clock */
-    eddy_timer *prev, *next;
-    void (*fire)(eddy_timer *); /* called once when the deadline passes */
-    uint8_t level, slot;       /* slot == WHEEL_SLOTS: in the overflow list */
-    bool armed;
-};
-
+/* An armed timer's slot is WHEEL_SLOTS while it waits in the overflow
+ * list. */
 typedef struct eddy_timer_list {
     eddy_timer *head;
 } eddy_timer_list;

@@ -4,7 +4,7 @@
 
 #include "rt/rt.h"
 
-eddy_enter_guard *eddy__enter(eddy_ct_sched *s)
+eddy_enter_guard *eddy__enter(eddy_sched *s, atomic_uint *guards)
 {
     eddy_enter_guard *g = malloc(sizeof *g);
     if (!g) {
@@ -12,13 +12,13 @@ eddy_enter_guard *eddy__enter(eddy_ct_sched *s)
         return NULL;
     }
     eddy_thread *th = eddy__thread();
-    g->ctx.sched = &s->base;
-    g->ctx.shared = s->base.shared;
+    g->ctx.sched = s;
+    g->ctx.shared = s->shared;
     g->ctx.thread = th->id;
     g->ctx.prev = th->enter;
-    g->sched = s;
+    g->guards = guards;
     th->enter = &g->ctx;
-    atomic_fetch_add(&s->enter_guards, 1);
+    atomic_fetch_add(guards, 1);
     return g;
 }
 
@@ -32,7 +32,7 @@ int eddy_enter_guard_drop(eddy_enter_guard *g)
     if (th->enter != &g->ctx)
         return -EINVAL;
     th->enter = g->ctx.prev;
-    atomic_fetch_sub(&g->sched->enter_guards, 1);
+    atomic_fetch_sub(g->guards, 1);
     free(g);
     return 0;
 }

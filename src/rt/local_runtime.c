@@ -94,7 +94,7 @@ eddy_enter_guard *eddy_local_runtime_enter(eddy_local_runtime *rt)
         errno = -rc;
         return NULL;
     }
-    return eddy__enter(&rt->sched);
+    return eddy__enter(&rt->sched.base, &rt->sched.enter_guards);
 }
 
 eddy_handle *eddy_local_runtime_handle(eddy_local_runtime *rt)

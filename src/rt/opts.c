@@ -1,6 +1,7 @@
 /* Runtime options: zero means Tokio's default. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arch/stack.h"
 #include "rt/rt.h"
@@ -30,5 +31,17 @@ int eddy__config_from_opts(const eddy_runtime_opts *o, eddy_sched_config *cfg)
     /* Linux thread names hold 15 bytes. */
     strncpy(cfg->thread_name, o->thread_name ? o->thread_name : "eddy-blocking",
             sizeof cfg->thread_name - 1);
+    strncpy(cfg->worker_name, o->thread_name ? o->thread_name : "eddy-worker",
+            sizeof cfg->worker_name - 1);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->worker_threads = o->worker_threads ? o->worker_threads : (cpus > 0 ? (unsigned)cpus : 1);
+    if (cfg->worker_threads > 4096)
+        return -EINVAL;
+    cfg->thread_stack_size = o->thread_stack_size;
+    cfg->on_thread_start = o->on_thread_start;
+    cfg->on_thread_stop = o->on_thread_stop;
+    cfg->on_thread_park = o->on_thread_park;
+    cfg->on_thread_unpark = o->on_thread_unpark;
+    cfg->hook_arg = o->hook_arg;
     return 0;
 }

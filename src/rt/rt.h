@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "sched/current_thread.h"
+#include "sched/multi_thread.h"
 #include "task/thread.h"
 
 struct eddy_local_runtime {
@@ -20,7 +21,9 @@ typedef struct core_waiter {
 } core_waiter;
 
 struct eddy_runtime {
+    bool multi;              /* multi-thread flavor: `mt`, else `sched` */
     eddy_ct_sched sched;
+    eddy_mt_sched mt;
     pthread_mutex_t lock;    /* guards the fields below */
     pthread_cond_t idle;     /* signalled when block_ons drains to 0 */
     bool core_busy;          /* some thread is driving */
@@ -35,15 +38,16 @@ struct eddy_handle {
 
 struct eddy_enter_guard {
     eddy_enter_ctx ctx;
-    eddy_ct_sched *sched;
+    atomic_uint *guards; /* the runtime's count of live guards */
 };
 
 /* Resolves zero-meaning-default options into a scheduler configuration.
  * 0 or -EINVAL. */
 int eddy__config_from_opts(const eddy_runtime_opts *opts, eddy_sched_config *cfg);
 
-/* Pushes an enter context for `s` on this thread. NULL with errno set. */
-eddy_enter_guard *eddy__enter(eddy_ct_sched *s);
+/* Pushes an enter context for `s` on this thread, counted in `guards`.
+ * NULL with errno set. */
+eddy_enter_guard *eddy__enter(eddy_sched *s, atomic_uint *guards);
 
 /* A handle on a runtime's shared part. NULL with errno = ENOMEM. */
 eddy_handle *eddy__handle_new(eddy_shared *sh);

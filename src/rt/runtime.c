@@ -1,7 +1,12 @@
-/* The current-thread Runtime: the same scheduler as the LocalRuntime, but
- * driven by whichever thread is inside block_on. Only one thread drives at
- * a time (it holds the "core"); others wait until either the core is free
- * or their own root task has been finished by the driving thread. */
+/* eddy_runtime, of either flavor.
+ *
+ * Current-thread: the same scheduler as the LocalRuntime, but driven by
+ * whichever thread is inside block_on. Only one thread drives at a time (it
+ * holds the "core"); others wait until either the core is free or their own
+ * root task has been finished by the driving thread.
+ *
+ * Multi-thread: worker threads drive the tasks; block_on hands the root
+ * task to them and waits for it like any plain-thread join. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -11,16 +16,15 @@
 eddy_runtime *eddy_runtime_new(const eddy_runtime_opts *opts)
 {
     eddy_flavor flavor = opts ? opts->flavor : EDDY_FLAVOR_DEFAULT;
-    if (flavor == EDDY_FLAVOR_DEFAULT || flavor == EDDY_FLAVOR_MULTI_THREAD) {
-        errno = ENOTSUP;
-        return NULL;
-    }
-    if (flavor != EDDY_FLAVOR_CURRENT_THREAD) {
+    bool multi = flavor == EDDY_FLAVOR_DEFAULT || flavor == EDDY_FLAVOR_MULTI_THREAD;
+    if (!multi && flavor != EDDY_FLAVOR_CURRENT_THREAD) {
         errno = EINVAL;
         return NULL;
     }
     eddy_sched_config cfg;
     int rc = eddy__config_from_opts(opts, &cfg);
+    if (rc == 0 && multi && cfg.start_paused)
+        rc = -EINVAL; /* a paused clock needs a single driving thread */
     if (rc < 0) {
         errno = -rc;
         return NULL;
@@ -30,7 +34,8 @@ eddy_runtime *eddy_runtime_new(const eddy_runtime_opts *opts)
         errno = ENOMEM;
         return NULL;
     }
-    rc = eddy__ct_init(&rt->sched, &cfg, false);
+    rt->multi = multi;
+    rc = multi ? eddy__mt_init(&rt->mt, &cfg) : eddy__ct_init(&rt->sched, &cfg, false);
     if (rc < 0) {
         free(rt);
         errno = -rc;
@@ -76,6 +81,33 @@ static void wait_for_core(eddy_runtime *rt, eddy_parker *parker)
     *pp = me.next;
 }
 
+static void block_on_begin(eddy_runtime *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    rt->block_ons++;
+    pthread_mutex_unlock(&rt->lock);
+}
+
+static void block_on_end(eddy_runtime *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    if (--rt->block_ons == 0)
+        pthread_cond_broadcast(&rt->idle);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+static int mt_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg, void **result)
+{
+    eddy_task *root = eddy__task_new(NULL, fn, arg);
+    if (!root)
+        return -errno;
+    block_on_begin(rt);
+    rt->mt.base.ops->spawn(&rt->mt.base, root); /* not a worker: to the inject queue */
+    int rc = eddy_join(root, result);
+    block_on_end(rt);
+    return rc;
+}
+
 int eddy_runtime_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg, void **result)
 {
     if (!rt || !fn)
@@ -83,6 +115,8 @@ int eddy_runtime_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg, void **r
     eddy_thread *th = eddy__thread();
     if (th->driving)
         return -EBUSY;
+    if (rt->multi)
+        return mt_block_on(rt, fn, arg, result);
     eddy_parker *parker = eddy__thread_parker(th);
     eddy_task *root = eddy__task_new(NULL, fn, arg);
     if (!parker || !root) {
@@ -114,11 +148,7 @@ int eddy_runtime_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg, void **r
         release_core(rt);
     }
     int rc = eddy__task_take_output(root, result);
-
-    pthread_mutex_lock(&rt->lock);
-    if (--rt->block_ons == 0)
-        pthread_cond_broadcast(&rt->idle);
-    pthread_mutex_unlock(&rt->lock);
+    block_on_end(rt);
     return rc;
 }
 
@@ -128,7 +158,9 @@ eddy_enter_guard *eddy_runtime_enter(eddy_runtime *rt)
         errno = EINVAL;
         return NULL;
     }
-    return eddy__enter(&rt->sched);
+    if (rt->multi)
+        return eddy__enter(&rt->mt.base, &rt->mt.enter_guards);
+    return eddy__enter(&rt->sched.base, &rt->sched.enter_guards);
 }
 
 eddy_handle *eddy_runtime_handle(eddy_runtime *rt)
@@ -137,7 +169,27 @@ eddy_handle *eddy_runtime_handle(eddy_runtime *rt)
         errno = EINVAL;
         return NULL;
     }
-    return eddy__handle_new(rt->sched.base.shared);
+    return eddy__handle_new(rt->multi ? rt->mt.base.shared : rt->sched.base.shared);
+}
+
+static void free_runtime(eddy_runtime *rt)
+{
+    pthread_mutex_destroy(&rt->lock);
+    pthread_cond_destroy(&rt->idle);
+    free(rt);
+}
+
+static int mt_end(eddy_runtime *rt, eddy_pool_wait how, uint64_t timeout_ms)
+{
+    eddy__mt_shutdown(&rt->mt);
+    pthread_mutex_lock(&rt->lock);
+    while (rt->block_ons > 0)
+        pthread_cond_wait(&rt->idle, &rt->lock);
+    pthread_mutex_unlock(&rt->lock);
+    int rc = eddy__pool_shutdown(&rt->mt.base.shared->pool, how, timeout_ms);
+    eddy__mt_destroy(&rt->mt);
+    free_runtime(rt);
+    return rc;
 }
 
 static int end(eddy_runtime *rt, eddy_pool_wait how, uint64_t timeout_ms)
@@ -145,8 +197,11 @@ static int end(eddy_runtime *rt, eddy_pool_wait how, uint64_t timeout_ms)
     if (!rt)
         return -EINVAL;
     eddy_thread *th = eddy__thread();
-    if (th->driving || atomic_load(&rt->sched.enter_guards) > 0)
+    atomic_uint *guards = rt->multi ? &rt->mt.enter_guards : &rt->sched.enter_guards;
+    if (th->driving || atomic_load(guards) > 0)
         return -EBUSY;
+    if (rt->multi)
+        return mt_end(rt, how, timeout_ms);
     eddy_parker *parker = eddy__thread_parker(th);
     if (!parker)
         return -ENOMEM;
@@ -165,9 +220,7 @@ static int end(eddy_runtime *rt, eddy_pool_wait how, uint64_t timeout_ms)
 
     int rc = eddy__pool_shutdown(&rt->sched.base.shared->pool, how, timeout_ms);
     eddy__ct_destroy(&rt->sched);
-    pthread_mutex_destroy(&rt->lock);
-    pthread_cond_destroy(&rt->idle);
-    free(rt);
+    free_runtime(rt);
     return rc;
 }
 

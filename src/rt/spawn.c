@@ -28,9 +28,9 @@ eddy_task *eddy_spawn_with(const eddy_spawn_opts *opts, eddy_task_fn fn, void *a
     }
     eddy_enter_ctx ctx;
     int rc = eddy__current_context(&ctx);
-    /* Pinned tasks need a local scheduler driven by this very thread. */
+    /* Pinned tasks need a scheduler that can keep them on this thread. */
     if (rc == 0 && opts && opts->local &&
-        !(ctx.sched && ctx.sched->local && eddy__sched_owned_here(ctx.sched)))
+        !(ctx.sched && (ctx.sched = ctx.sched->ops->local_sched(ctx.sched))))
         rc = -EPERM;
     if (rc < 0) {
         errno = -rc;

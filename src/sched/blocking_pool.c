@@ -20,6 +20,10 @@ void eddy__pool_init(eddy_blocking_pool *p, const eddy_sched_config *cfg,
     p->max_threads = cfg->max_blocking_threads;
     p->keep_alive_ns = cfg->keep_alive_ns;
     memcpy(p->name, cfg->thread_name, sizeof p->name);
+    p->stack_size = cfg->thread_stack_size;
+    p->on_start = cfg->on_thread_start;
+    p->on_stop = cfg->on_thread_stop;
+    p->hook_arg = cfg->hook_arg;
     p->owner = owner;
 }
 
@@ -74,6 +78,8 @@ static void *worker(void *arg)
     eddy_thread *th = eddy__thread();
     eddy_enter_ctx ctx = { .sched = NULL, .shared = owner, .thread = th->id, .prev = NULL };
     th->enter = &ctx;
+    if (p->on_start)
+        p->on_start(p->hook_arg);
 
     pthread_mutex_lock(&p->lock);
     for (;;) {
@@ -108,6 +114,13 @@ static void *worker(void *arg)
         if (timed_out && eddy__queue_empty(&p->queue))
             break;
     }
+    /* The hook runs before the thread counts as gone, so that a shutdown
+     * waiting for the pool also waits for it. */
+    if (p->on_stop) {
+        pthread_mutex_unlock(&p->lock);
+        p->on_stop(p->hook_arg);
+        pthread_mutex_lock(&p->lock);
+    }
     leave(p);
     th->enter = NULL;
     eddy__shared_unref(owner);
@@ -118,8 +131,14 @@ static void *worker(void *arg)
 static bool start_thread(eddy_blocking_pool *p)
 {
     pthread_t tid;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (p->stack_size)
+        pthread_attr_setstacksize(&attr, p->stack_size);
     eddy__shared_ref(p->owner);
-    if (pthread_create(&tid, NULL, worker, p) != 0) {
+    int rc = pthread_create(&tid, &attr, worker, p);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
         eddy__shared_unref(p->owner);
         return false;
     }

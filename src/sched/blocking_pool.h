@@ -29,6 +29,10 @@ typedef struct eddy_blocking_pool {
     bool has_zombie;          /* a thread that left and is not yet joined */
     pthread_t zombie;
     char name[16];
+    size_t stack_size;        /* 0: the system default */
+    void (*on_start)(void *);
+    void (*on_stop)(void *);
+    void *hook_arg;
     struct eddy_shared *owner; /* counted by each thread: the spawn context */
 } eddy_blocking_pool;
 

@@ -67,28 +67,14 @@ static int ct_spawn(eddy_sched *base, eddy_task *t)
     return 0;
 }
 
-/* A timer on the waiting task's own stack. */
-typedef struct task_timer {
-    eddy_timer timer;
-    eddy_task *task;
-    bool fired;
-} task_timer;
-
-static void task_timer_fire(eddy_timer *timer)
+static void ct_timer_arm(eddy_sched *base, eddy_timer *timer, uint64_t deadline)
 {
-    task_timer *tt = (task_timer *)timer;
-    tt->fired = true;
-    eddy__task_wake_by_ref(tt->task);
+    eddy__time_arm(&((eddy_ct_sched *)base)->time, timer, deadline);
 }
 
-static int ct_park_until(eddy_sched *base, eddy_task *t, uint64_t deadline)
+static void ct_timer_disarm(eddy_sched *base, eddy_timer *timer)
 {
-    eddy_ct_sched *s = (eddy_ct_sched *)base;
-    task_timer tt = { .timer = { .fire = task_timer_fire }, .task = t, .fired = false };
-    eddy__time_arm(&s->time, &tt.timer, deadline);
-    eddy__task_switch_out(t, TASK_PARKED);
-    eddy__time_disarm(&s->time, &tt.timer);
-    return tt.fired ? -ETIMEDOUT : 0;
+    eddy__time_disarm(&((eddy_ct_sched *)base)->time, timer);
 }
 
 static uint64_t ct_now(eddy_sched *base)
@@ -96,14 +82,26 @@ static uint64_t ct_now(eddy_sched *base)
     return eddy__time_now(&((eddy_ct_sched *)base)->time);
 }
 
-static const eddy_sched_ops ct_ops = { ct_schedule, ct_spawn, ct_park_until, ct_now };
+static eddy_sched *ct_local_sched(eddy_sched *base)
+{
+    return ((eddy_ct_sched *)base)->local && eddy__sched_owned_here(base) ? base : NULL;
+}
+
+static const eddy_sched_ops ct_ops = {
+    .schedule = ct_schedule,
+    .spawn = ct_spawn,
+    .timer_arm = ct_timer_arm,
+    .timer_disarm = ct_timer_disarm,
+    .now = ct_now,
+    .local_sched = ct_local_sched,
+};
 
 int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
 {
     memset(s, 0, sizeof *s);
     s->base.ops = &ct_ops;
     atomic_init(&s->base.owner, 0);
-    s->base.local = local;
+    s->local = local;
     s->cfg = *cfg;
     atomic_init(&s->enter_guards, 0);
     eddy__time_init(&s->time, cfg->start_paused);
@@ -243,9 +241,11 @@ void eddy__ct_drive(eddy_ct_sched *s, eddy_task *until)
     eddy_thread *th = eddy__thread();
     eddy__overflow_thread_init();
     eddy__fiber_init_thread(&th->sched_fiber);
+    th->home = &th->sched_fiber;
     th->driving = &s->base;
     run(s, until);
     th->driving = NULL;
+    th->home = NULL;
 }
 
 void eddy__ct_shutdown(eddy_ct_sched *s)

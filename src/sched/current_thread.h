@@ -35,6 +35,7 @@ typedef struct eddy_ct_sched {
     bool shutting_down;
     bool stacks_exhausted;     /* a stack mapping failed; spawns refused */
     atomic_uint enter_guards;  /* enter guards alive on this scheduler */
+    bool local;                /* a LocalRuntime: pinned tasks allowed */
 } eddy_ct_sched;
 
 /* 0 or a negative errno. `local` allows thread-pinned tasks. Creates the

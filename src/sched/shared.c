@@ -37,12 +37,20 @@ void eddy__shared_unref(eddy_shared *sh)
     free(sh);
 }
 
+static void notify(eddy_shared *sh)
+{
+    if (sh->notify)
+        sh->notify(sh);
+    else
+        eddy__driver_unpark(sh->driver);
+}
+
 void eddy__shared_push(eddy_shared *sh, eddy_task *t)
 {
     pthread_mutex_lock(&sh->lock);
     eddy__queue_push(&sh->queue, t);
     atomic_fetch_add(&sh->len, 1);
-    eddy__driver_unpark(sh->driver);
+    notify(sh);
     pthread_mutex_unlock(&sh->lock);
 }
 
@@ -64,8 +72,32 @@ void eddy__shared_spawn(eddy_shared *sh, eddy_task *t)
     t->sched = sh->sched;
     eddy__queue_push(&sh->queue, t);
     atomic_fetch_add(&sh->len, 1);
-    eddy__driver_unpark(sh->driver);
+    notify(sh);
     pthread_mutex_unlock(&sh->lock);
+}
+
+void eddy__shared_push_batch(eddy_shared *sh, eddy_task_queue *batch)
+{
+    size_t n = 0;
+    for (eddy_task *t = batch->head; t; t = t->next)
+        n++;
+    pthread_mutex_lock(&sh->lock);
+    eddy__queue_append(&sh->queue, batch);
+    atomic_fetch_add(&sh->len, n);
+    notify(sh);
+    pthread_mutex_unlock(&sh->lock);
+}
+
+eddy_task *eddy__shared_pop(eddy_shared *sh)
+{
+    if (!eddy__shared_has_work(sh))
+        return NULL;
+    pthread_mutex_lock(&sh->lock);
+    eddy_task *t = eddy__queue_pop(&sh->queue);
+    if (t)
+        atomic_fetch_sub(&sh->len, 1);
+    pthread_mutex_unlock(&sh->lock);
+    return t;
 }
 
 void eddy__shared_take(eddy_shared *sh, eddy_task_queue *out)

@@ -29,6 +29,10 @@ typedef struct eddy_shared {
     bool closed;            /* no new tasks; existing ones may still be pushed */
     eddy_sched *sched;
     eddy_driver *driver;    /* counted: I/O registration from any thread */
+    /* After a push: tells the scheduler there is work (by default, wakes
+     * the driver). Called under the lock. */
+    void (*notify)(struct eddy_shared *sh);
+    void *notify_ctx;
     eddy_blocking_pool pool;
 } eddy_shared;
 
@@ -44,6 +48,12 @@ void eddy__shared_push(eddy_shared *sh, eddy_task *t);
 /* Takes a new task onto the runtime from any thread; if the runtime is
  * closed the task is completed as cancelled without ever running. */
 void eddy__shared_spawn(eddy_shared *sh, eddy_task *t);
+
+/* Pushes a batch of existing tasks (a worker's overflow). */
+void eddy__shared_push_batch(eddy_shared *sh, eddy_task_queue *batch);
+
+/* Takes one task, or NULL. Cheap when empty. Any thread. */
+eddy_task *eddy__shared_pop(eddy_shared *sh);
 
 /* Owner side: moves everything queued to `out`. Cheap when empty. */
 void eddy__shared_take(eddy_shared *sh, eddy_task_queue *out);

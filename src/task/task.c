@@ -209,13 +209,13 @@ static void task_entry(void *arg)
     eddy__fiber_started();
     t->result = t->fn(t->arg);
     t->exit = TASK_DONE;
-    eddy__fiber_exit(&t->fiber, &eddy__thread()->sched_fiber);
+    eddy__fiber_exit(&t->fiber, eddy__thread()->home);
 }
 
 void eddy__task_switch_out(eddy_task *t, enum eddy_task_exit why)
 {
     t->exit = why;
-    eddy__fiber_switch(&t->fiber, &eddy__thread()->sched_fiber);
+    eddy__fiber_switch(&t->fiber, eddy__thread()->home);
 }
 
 bool eddy__task_resume(eddy_task *t, size_t default_stack, bool guarded)
@@ -228,10 +228,13 @@ bool eddy__task_resume(eddy_task *t, size_t default_stack, bool guarded)
         eddy__fiber_init(&t->fiber, t->stack->lo, t->stack->size, task_entry, t);
         t->started = true;
     }
+    /* The caller (a scheduler loop, or a LocalSet's loop inside a task) is
+     * the fiber the task comes back to; it runs on this thread throughout. */
     eddy_thread *th = eddy__thread();
+    eddy_task *caller = th->task;
     th->task = t;
-    eddy__fiber_switch(&th->sched_fiber, &t->fiber);
-    th->task = NULL;
+    eddy__fiber_switch(th->home, &t->fiber);
+    th->task = caller;
     if (!eddy__stack_canary_ok(t->stack))
         eddy__overflow_report(t); /* an unguarded stack overflowed */
     return true;

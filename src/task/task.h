@@ -11,6 +11,7 @@
 #include "arch/fiber.h"
 #include "arch/stack.h"
 #include "task/state.h"
+#include "task/timer.h"
 #include "task/waker.h"
 
 typedef struct eddy_sched eddy_sched;
@@ -26,12 +27,17 @@ typedef struct eddy_sched_ops {
      * 0, or a negative errno when the task was refused (the caller still
      * owns it). */
     int (*spawn)(eddy_sched *s, eddy_task *t);
-    /* Suspends the running task t (of this scheduler, on the thread
-     * driving it) until it is woken or `deadline` (ns of the scheduler's
-     * clock) passes. Returns 0 when woken, -ETIMEDOUT at the deadline. */
-    int (*park_until)(eddy_sched *s, eddy_task *t, uint64_t deadline);
+    /* Timers for the scheduler's tasks, called from a task of it: arm
+     * files `timer` to fire at `deadline` (ns of the scheduler's clock),
+     * disarm takes it back if it has not fired. */
+    void (*timer_arm)(eddy_sched *s, eddy_timer *timer, uint64_t deadline);
+    void (*timer_disarm)(eddy_sched *s, eddy_timer *timer);
     /* The scheduler's clock in ns (virtual while its time is paused). */
     uint64_t (*now)(eddy_sched *s);
+    /* Where a thread-pinned task spawned from the calling thread goes (a
+     * LocalRuntime itself, a multi-thread runtime's current worker), or
+     * NULL when this thread cannot host one. */
+    eddy_sched *(*local_sched)(eddy_sched *s);
 } eddy_sched_ops;
 
 struct eddy_shared;
@@ -43,8 +49,6 @@ struct eddy_sched {
      * state right now: the owner of a LocalRuntime, or the thread inside
      * block_on of a current-thread Runtime; 0 for none. */
     atomic_uint_fast64_t owner;
-    /* Thread-pinned tasks allowed (LocalRuntime). */
-    bool local;
     /* The runtime's thread-safe part: remote queue, blocking pool. */
     struct eddy_shared *shared;
 };
@@ -136,7 +140,8 @@ bool eddy__task_unset_join_waker(eddy_task *t);
 void eddy__task_switch_out(eddy_task *t, enum eddy_task_exit why);
 
 /* Scheduler side: runs task t (RUNNING) on this thread until it switches
- * out. The first run gives it a stack; returns false (and leaves the task
+ * out, from the fiber eddy__thread()->home (which the task switches back
+ * to). The first run gives it a stack; returns false (and leaves the task
  * not started) if no stack could be mapped. */
 bool eddy__task_resume(eddy_task *t, size_t default_stack, bool guarded);
 

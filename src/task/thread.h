@@ -20,8 +20,11 @@ typedef struct eddy_thread {
     eddy_task *task;            /* the task running on this thread */
     eddy_sched *driving;        /* the scheduler this thread is driving */
     eddy_fiber sched_fiber;     /* the thread's own stack, while driving */
+    eddy_fiber *home;           /* where a running task switches back to:
+                                   &sched_fiber, or a LocalSet's loop */
     eddy_enter_ctx *enter;      /* innermost entered runtime context */
     eddy_parker *parker;        /* created on first plain-thread wait */
+    void *worker;               /* the multi-thread worker this thread is */
 } eddy_thread;
 
 __attribute__((noinline)) eddy_thread *eddy__thread(void);

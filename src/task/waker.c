@@ -70,6 +70,35 @@ int eddy__wait_current(void)
     return 0;
 }
 
+/* A timer on the waiting task's own stack. */
+typedef struct task_timer {
+    eddy_timer timer;
+    eddy_task *task;
+    bool fired;
+} task_timer;
+
+static void task_timer_fire(eddy_timer *timer)
+{
+    task_timer *tt = (task_timer *)timer;
+    tt->fired = true;
+    eddy__task_wake_by_ref(tt->task);
+}
+
+static int park_until(eddy_task *t, uint64_t deadline)
+{
+    task_timer tt = { .timer = { .fire = task_timer_fire }, .task = t, .fired = false };
+    eddy_sched *s = t->sched;
+    s->ops->timer_arm(s, &tt.timer, deadline);
+    eddy__task_switch_out(t, TASK_PARKED);
+    /* The timer belongs to the scheduler the task parked on; a pinned or
+     * current-thread task is resumed there, a migrating one may not be,
+     * which is why multi-thread timers are shared under a lock. */
+    s->ops->timer_disarm(s, &tt.timer);
+    if (eddy__task_is_cancelled(t))
+        return -ECANCELED;
+    return tt.fired ? -ETIMEDOUT : 0;
+}
+
 int eddy__wait_current_until(uint64_t deadline)
 {
     if (deadline == UINT64_MAX)
@@ -81,8 +110,7 @@ int eddy__wait_current_until(uint64_t deadline)
             return -ECANCELED;
         if (t->sched->ops->now(t->sched) >= deadline)
             return -ETIMEDOUT;
-        int rc = t->sched->ops->park_until(t->sched, t, deadline);
-        return eddy__task_is_cancelled(t) ? -ECANCELED : rc;
+        return park_until(t, deadline);
     }
     eddy_parker *p = eddy__thread_parker(th);
     if (!p)

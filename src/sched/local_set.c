@@ -1,0 +1,379 @@
+/* LocalSet: a scheduler whose loop runs inside a task.
+ *
+ * The task driving the set (run_until / wait) acts as the set's scheduler:
+ * it switches to each ready set task from its own stack, and set tasks
+ * switch back to it (the thread's `home` fiber points at the set's loop
+ * fiber while the loop runs). When no set task is ready the driving task
+ * parks on its own runtime, with a waker that set wakes fire. */
+#include <eddy/local_set.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "sched/shared.h"
+#include "task/queue.h"
+#include "task/thread.h"
+#include "util/clock.h"
+
+#define SET_STACK_SIZE ((size_t)256 * 1024)
+#define SET_BATCH 61         /* set tasks per turn before yielding */
+#define SET_REMOTE_FIRST 31  /* turns between forced remote checks */
+
+struct eddy_local_set {
+    eddy_sched base;
+    uint64_t owner;
+    eddy_task_queue run;
+    eddy_task_queue deferred;
+    eddy_task *owned;
+    size_t owned_count;
+    pthread_mutex_t lock;       /* guards remote and waker */
+    eddy_task_queue remote;
+    atomic_size_t remote_len;
+    eddy_waker waker;           /* the parked driver, if any */
+    eddy_fiber loop_fiber;      /* the driving task, while it runs set tasks */
+    eddy_sched *outer;          /* the driving task's scheduler */
+    uint32_t tick;
+    bool running;
+    bool closing;
+};
+
+static bool on_owner(const eddy_local_set *set)
+{
+    return set->owner == eddy__thread()->id;
+}
+
+static void own(eddy_local_set *set, eddy_task *t)
+{
+    t->owned = true;
+    t->owned_prev = NULL;
+    t->owned_next = set->owned;
+    if (set->owned)
+        set->owned->owned_prev = t;
+    set->owned = t;
+    set->owned_count++;
+}
+
+static void disown(eddy_local_set *set, eddy_task *t)
+{
+    if (t->owned_prev)
+        t->owned_prev->owned_next = t->owned_next;
+    else
+        set->owned = t->owned_next;
+    if (t->owned_next)
+        t->owned_next->owned_prev = t->owned_prev;
+    t->owned = false;
+    set->owned_count--;
+}
+
+/* Wakes the driving task if it is parked waiting for set work. */
+static void wake_driver(eddy_local_set *set)
+{
+    pthread_mutex_lock(&set->lock);
+    eddy_waker w = set->waker;
+    set->waker.vt = NULL;
+    pthread_mutex_unlock(&set->lock);
+    eddy__waker_wake(w);
+}
+
+static void set_schedule(eddy_sched *base, eddy_task *t)
+{
+    eddy_local_set *set = (eddy_local_set *)base;
+    if (on_owner(set)) {
+        eddy__queue_push(&set->run, t);
+    } else {
+        pthread_mutex_lock(&set->lock);
+        eddy__queue_push(&set->remote, t);
+        atomic_fetch_add(&set->remote_len, 1);
+        pthread_mutex_unlock(&set->lock);
+    }
+    wake_driver(set);
+}
+
+static int set_spawn(eddy_sched *base, eddy_task *t)
+{
+    eddy_local_set *set = (eddy_local_set *)base;
+    if (!on_owner(set))
+        return -EPERM;
+    t->sched = base;
+    if (set->closing) /* spawned by a task unwinding in free: dropped */
+        eddy__task_set_cancelled(t);
+    own(set, t);
+    eddy__queue_push(&set->run, t);
+    wake_driver(set);
+    return 0;
+}
+
+/* Timers and the clock are the driving runtime's. */
+/* Timers and the clock are those of the runtime driving the set when the
+ * timer is armed; the timer remembers which, since the set may be driven
+ * by another runtime by the time it is disarmed. */
+static void set_timer_arm(eddy_sched *base, eddy_timer *timer, uint64_t deadline)
+{
+    eddy_sched *outer = ((eddy_local_set *)base)->outer;
+    timer->owner = outer;
+    outer->ops->timer_arm(outer, timer, deadline);
+}
+
+static void set_timer_disarm(eddy_sched *base, eddy_timer *timer)
+{
+    (void)base;
+    eddy_sched *outer = timer->owner;
+    outer->ops->timer_disarm(outer, timer);
+}
+
+static uint64_t set_now(eddy_sched *base)
+{
+    eddy_sched *outer = ((eddy_local_set *)base)->outer;
+    return outer ? outer->ops->now(outer) : eddy__mono_ns();
+}
+
+static eddy_sched *set_local_sched(eddy_sched *base)
+{
+    return on_owner((eddy_local_set *)base) ? base : NULL;
+}
+
+static const eddy_sched_ops set_ops = {
+    .schedule = set_schedule,
+    .spawn = set_spawn,
+    .timer_arm = set_timer_arm,
+    .timer_disarm = set_timer_disarm,
+    .now = set_now,
+    .local_sched = set_local_sched,
+};
+
+eddy_local_set *eddy_local_set_new(void)
+{
+    eddy_local_set *set = calloc(1, sizeof *set);
+    if (!set) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    set->base.ops = &set_ops;
+    set->owner = eddy__thread()->id;
+    atomic_init(&set->base.owner, set->owner);
+    pthread_mutex_init(&set->lock, NULL);
+    atomic_init(&set->remote_len, 0);
+    return set;
+}
+
+eddy_task *eddy_local_set_spawn_local(eddy_local_set *set, eddy_task_fn fn, void *arg)
+{
+    if (!set || !fn) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (!on_owner(set)) {
+        errno = EPERM;
+        return NULL;
+    }
+    eddy_task *t = eddy__task_new(NULL, fn, arg);
+    if (t)
+        set_spawn(&set->base, t);
+    return t;
+}
+
+/* ---- the loop ---- */
+
+static eddy_task *pop_remote(eddy_local_set *set)
+{
+    if (!atomic_load_explicit(&set->remote_len, memory_order_acquire))
+        return NULL;
+    pthread_mutex_lock(&set->lock);
+    eddy_task *t = eddy__queue_pop(&set->remote);
+    if (t)
+        atomic_fetch_sub(&set->remote_len, 1);
+    pthread_mutex_unlock(&set->lock);
+    return t;
+}
+
+static eddy_task *next_task(eddy_local_set *set)
+{
+    eddy_task *t;
+    if (++set->tick % SET_REMOTE_FIRST == 0 && (t = pop_remote(set)))
+        return t;
+    if ((t = eddy__queue_pop(&set->run)))
+        return t;
+    return pop_remote(set);
+}
+
+static void run_task(eddy_local_set *set, eddy_task *t)
+{
+    uint64_t prev = eddy__task_transition_to_running(t);
+    int status;
+    if (!t->started && (prev & TS_CANCELLED)) {
+        status = -ECANCELED;
+    } else if (!eddy__task_resume(t, SET_STACK_SIZE, true)) {
+        status = -ENOMEM;
+    } else if (t->exit == TASK_YIELDED) {
+        eddy__task_transition_to_yielded(t);
+        eddy__queue_push(&set->deferred, t);
+        return;
+    } else if (t->exit == TASK_PARKED) {
+        if (eddy__task_transition_to_idle(t))
+            eddy__queue_push(&set->run, t);
+        return;
+    } else {
+        eddy__task_release_stack(t);
+        status = eddy__task_is_cancelled(t) ? -ECANCELED : 0;
+    }
+    disown(set, t);
+    eddy__task_complete(t, status == -ENOMEM ? NULL : t->result, status);
+}
+
+/* Runs up to one batch of ready set tasks on this thread. Returns whether
+ * set tasks are still ready afterwards. */
+static bool run_batch(eddy_local_set *set, eddy_task *until)
+{
+    eddy_thread *th = eddy__thread();
+    eddy_fiber *home = th->home;
+    eddy__fiber_init_thread(&set->loop_fiber);
+    th->home = &set->loop_fiber;
+    for (int i = 0; i < SET_BATCH; i++) {
+        if (until && (eddy__task_state(until) & TS_COMPLETE))
+            break;
+        eddy_task *t = next_task(set);
+        if (!t) {
+            if (eddy__queue_empty(&set->deferred))
+                break;
+            eddy__queue_append(&set->run, &set->deferred);
+            continue;
+        }
+        run_task(set, t);
+    }
+    th->home = home;
+    /* Yielded tasks run again after the outer runtime had its turn. */
+    eddy__queue_append(&set->run, &set->deferred);
+    return !eddy__queue_empty(&set->run) || atomic_load(&set->remote_len) > 0;
+}
+
+/* Parks the driving task (or thread) until a set task is woken. */
+static int wait_for_work(eddy_local_set *set)
+{
+    eddy_waker me = eddy__waker_current();
+    if (!eddy__waker_is_set(me))
+        return -ENOMEM;
+    pthread_mutex_lock(&set->lock);
+    eddy_waker old = set->waker;
+    set->waker = me;
+    bool ready = !eddy__queue_empty(&set->run) || atomic_load(&set->remote_len) > 0;
+    pthread_mutex_unlock(&set->lock);
+    eddy__waker_drop(old);
+    return ready ? 0 : eddy__wait_current();
+}
+
+/* Drives the set until `until` completes (or, with NULL, until the set is
+ * empty). The calling task may be aborted: then it returns -ECANCELED. */
+static int drive(eddy_local_set *set, eddy_task *until)
+{
+    for (;;) {
+        bool more = run_batch(set, until);
+        if (until ? (eddy__task_state(until) & TS_COMPLETE) != 0 : set->owned_count == 0)
+            return 0;
+        if (!on_owner(set))
+            return -EPERM; /* resumed on another thread by its runtime */
+        int rc = more ? eddy_yield() : wait_for_work(set);
+        if (rc < 0 && rc != -EPERM)
+            return rc;
+    }
+}
+
+/* Pins the driving task to its thread while it drives the set (on a
+ * multi-thread runtime: to its worker). Returns the scheduler to restore. */
+static eddy_sched *pin(eddy_task *t)
+{
+    eddy_sched *was = t->sched;
+    eddy_sched *pinned = was->ops->local_sched(was);
+    if (pinned)
+        t->sched = pinned;
+    return was;
+}
+
+static int begin(eddy_local_set *set, eddy_task **driver)
+{
+    if (!set)
+        return -EINVAL;
+    eddy_task *t = eddy__current_task();
+    if (!on_owner(set) || !t || !t->sched)
+        return -EPERM;
+    if (set->running || set->closing)
+        return -EBUSY;
+    set->running = true;
+    *driver = t;
+    return 0;
+}
+
+int eddy_local_set_run_until(eddy_local_set *set, eddy_task_fn fn, void *arg, void **result)
+{
+    eddy_task *driver;
+    if (!fn)
+        return -EINVAL;
+    int rc = begin(set, &driver);
+    if (rc < 0)
+        return rc;
+    eddy_task *root = eddy__task_new(NULL, fn, arg);
+    if (!root) {
+        set->running = false;
+        return -errno;
+    }
+    eddy_sched *was = pin(driver);
+    set->outer = driver->sched;
+    set->base.shared = was->shared;
+    set_spawn(&set->base, root);
+    rc = drive(set, root);
+    if (rc == -ECANCELED && !(eddy__task_state(root) & TS_COMPLETE)) {
+        /* The driver was aborted: so is fn's task, which unwinds at once
+         * (its every wait now fails), here, before we return. */
+        eddy_abort(root);
+        while (!(eddy__task_state(root) & TS_COMPLETE))
+            run_batch(set, root);
+    }
+    driver->sched = was;
+    set->running = false;
+    set->outer = NULL;
+    if (rc == -EPERM) {
+        eddy_detach(root);
+        return rc;
+    }
+    int out = eddy__task_take_output(root, result);
+    return rc < 0 ? rc : out;
+}
+
+int eddy_local_set_wait(eddy_local_set *set)
+{
+    eddy_task *driver;
+    int rc = begin(set, &driver);
+    if (rc < 0)
+        return rc;
+    eddy_sched *was = pin(driver);
+    set->outer = driver->sched;
+    set->base.shared = was->shared;
+    rc = drive(set, NULL);
+    driver->sched = was;
+    set->running = false;
+    set->outer = NULL;
+    return rc;
+}
+
+int eddy_local_set_free(eddy_local_set *set)
+{
+    if (!set)
+        return -EINVAL;
+    if (!on_owner(set))
+        return -EPERM;
+    if (set->running)
+        return -EBUSY;
+    set->closing = true;
+    for (eddy_task *t = set->owned; t; t = t->owned_next)
+        eddy_abort(t);
+    /* Cancelled tasks fail every wait at once, so they run to their exit
+     * right here, whatever runtime (if any) this thread is in; only wakes
+     * still on their way from other threads are waited for. */
+    while (set->owned_count > 0) {
+        if (!run_batch(set, NULL) && set->owned_count > 0)
+            wait_for_work(set);
+    }
+    eddy__waker_drop(set->waker);
+    pthread_mutex_destroy(&set->lock);
+    free(set);
+    return 0;
+}

@@ -1,0 +1,632 @@
+/* The multi-thread scheduler: workers, stealing, parking, shutdown. */
+#include "sched/multi_thread.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "task/overflow.h"
+#include "task/thread.h"
+
+#define LIFO_MAX_POLLS 3
+
+enum { PARK_EMPTY, PARK_CONDVAR, PARK_DRIVER, PARK_NOTIFIED };
+
+/* ---- where am I ---- */
+
+static mt_worker *current_worker(eddy_mt_sched *rt)
+{
+    mt_worker *w = eddy__thread()->worker;
+    return w && w->rt == rt ? w : NULL;
+}
+
+/* ---- owned tasks ---- */
+
+static void own(eddy_mt_sched *rt, eddy_task *t)
+{
+    pthread_mutex_lock(&rt->owned_lock);
+    t->owned = true;
+    t->owned_prev = NULL;
+    t->owned_next = rt->owned;
+    if (rt->owned)
+        rt->owned->owned_prev = t;
+    rt->owned = t;
+    atomic_fetch_add(&rt->owned_count, 1);
+    pthread_mutex_unlock(&rt->owned_lock);
+    /* Tasks reaching a worker during shutdown are dropped unrun. */
+    if (atomic_load(&rt->shutting_down))
+        eddy__task_set_cancelled(t);
+}
+
+static void disown(eddy_mt_sched *rt, eddy_task *t)
+{
+    pthread_mutex_lock(&rt->owned_lock);
+    if (t->owned_prev)
+        t->owned_prev->owned_next = t->owned_next;
+    else
+        rt->owned = t->owned_next;
+    if (t->owned_next)
+        t->owned_next->owned_prev = t->owned_prev;
+    t->owned = false;
+    pthread_mutex_unlock(&rt->owned_lock);
+}
+
+/* ---- parking one worker ---- */
+
+static void unpark_worker(mt_worker *w)
+{
+    pthread_mutex_lock(&w->park_lock);
+    int prev = w->park_state;
+    w->park_state = PARK_NOTIFIED;
+    if (prev == PARK_CONDVAR)
+        pthread_cond_signal(&w->park_cond);
+    pthread_mutex_unlock(&w->park_lock);
+    if (prev == PARK_DRIVER)
+        eddy__driver_unpark(w->rt->driver);
+}
+
+/* ---- idle coordination (Tokio's rules) ---- */
+
+/* Wakes a sleeping worker to look for work, unless one is searching
+ * already (it will find the work) or none sleeps. */
+static void notify_parked(eddy_mt_sched *rt)
+{
+    if (atomic_load(&rt->searching) != 0 || atomic_load(&rt->unparked) >= rt->nworkers)
+        return;
+    pthread_mutex_lock(&rt->idle_lock);
+    mt_worker *w = NULL;
+    if (atomic_load(&rt->searching) == 0 && rt->nsleepers > 0) {
+        w = &rt->workers[rt->sleepers[--rt->nsleepers]];
+        w->sleeping = false;
+        w->searching = true;
+        atomic_fetch_add(&rt->searching, 1);
+        atomic_fetch_add(&rt->unparked, 1);
+    }
+    pthread_mutex_unlock(&rt->idle_lock);
+    if (w)
+        unpark_worker(w);
+}
+
+static void notify_all(eddy_mt_sched *rt)
+{
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        unpark_worker(&rt->workers[i]);
+}
+
+static bool become_searching(mt_worker *w)
+{
+    eddy_mt_sched *rt = w->rt;
+    if (w->searching)
+        return true;
+    /* At most half the workers search at once. */
+    if (2 * atomic_load(&rt->searching) >= rt->nworkers)
+        return false;
+    atomic_fetch_add(&rt->searching, 1);
+    w->searching = true;
+    return true;
+}
+
+/* The worker found work. If it was the last one searching, another one
+ * is woken to look for the rest. */
+static void stop_searching(mt_worker *w)
+{
+    if (!w->searching)
+        return;
+    w->searching = false;
+    if (atomic_fetch_sub(&w->rt->searching, 1) == 1)
+        notify_parked(w->rt);
+}
+
+static bool work_anywhere(eddy_mt_sched *rt)
+{
+    if (eddy__shared_has_work(rt->base.shared))
+        return true;
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (eddy__steal_queue_len(&rt->workers[i].ring) > 0)
+            return true;
+    return false;
+}
+
+/* ---- queues ---- */
+
+static void push_ring(mt_worker *w, eddy_task *t)
+{
+    eddy_task_queue overflow = { NULL, NULL };
+    if (eddy__steal_queue_push(&w->ring, t, &overflow))
+        eddy__shared_push_batch(w->rt->base.shared, &overflow);
+}
+
+/* A migratable task woken on a worker goes to its LIFO slot: it will run
+ * next, on the caches that just produced what it waits for. */
+static void push_lifo(mt_worker *w, eddy_task *t)
+{
+    eddy_task *prev = w->lifo;
+    w->lifo = t;
+    if (prev) {
+        push_ring(w, prev);
+        notify_parked(w->rt);
+    }
+}
+
+static eddy_task *pop_remote_pinned(mt_worker *w)
+{
+    if (!atomic_load_explicit(&w->remote_len, memory_order_acquire))
+        return NULL;
+    pthread_mutex_lock(&w->remote_lock);
+    eddy_task *t = eddy__queue_pop(&w->remote);
+    if (t)
+        atomic_fetch_sub(&w->remote_len, 1);
+    pthread_mutex_unlock(&w->remote_lock);
+    return t;
+}
+
+static eddy_task *next_local(mt_worker *w)
+{
+    eddy_task *t;
+    if (w->lifo && w->lifo_polls < LIFO_MAX_POLLS) {
+        t = w->lifo;
+        w->lifo = NULL;
+        w->lifo_polls++;
+        return t;
+    }
+    w->lifo_polls = 0;
+    if (w->lifo) { /* its turn is over: to the back of the ring */
+        push_ring(w, w->lifo);
+        w->lifo = NULL;
+    }
+    /* Alternate between pinned and migratable tasks so neither starves. */
+    if (w->tick & 1) {
+        if ((t = eddy__steal_queue_pop(&w->ring)) || (t = eddy__queue_pop(&w->local)))
+            return t;
+    } else {
+        if ((t = eddy__queue_pop(&w->local)) || (t = eddy__steal_queue_pop(&w->ring)))
+            return t;
+    }
+    return NULL;
+}
+
+static eddy_task *next_task(mt_worker *w)
+{
+    eddy_mt_sched *rt = w->rt;
+    eddy_task *t;
+    if (w->tick % rt->cfg.global_queue_interval == 0) {
+        if ((t = eddy__shared_pop(rt->base.shared)) || (t = pop_remote_pinned(w)))
+            return t;
+    }
+    if ((t = next_local(w)))
+        return t;
+    if ((t = pop_remote_pinned(w)))
+        return t;
+    return eddy__shared_pop(rt->base.shared);
+}
+
+static eddy_task *steal_work(mt_worker *w)
+{
+    eddy_mt_sched *rt = w->rt;
+    if (!become_searching(w))
+        return NULL;
+    /* Start at a random victim so thieves spread out. */
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    unsigned start = (unsigned)(w->rng % rt->nworkers);
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        mt_worker *victim = &rt->workers[(start + i) % rt->nworkers];
+        if (victim == w)
+            continue;
+        eddy_task *t = eddy__steal_queue_steal(&victim->ring, &w->ring);
+        if (t)
+            return t;
+    }
+    return eddy__shared_pop(rt->base.shared);
+}
+
+/* ---- the scheduler ops ---- */
+
+static void mt_schedule(eddy_sched *base, eddy_task *t)
+{
+    eddy_mt_sched *rt = (eddy_mt_sched *)base;
+    mt_worker *w = current_worker(rt);
+    if (w) {
+        push_lifo(w, t);
+        return;
+    }
+    eddy__shared_push(base->shared, t);
+}
+
+static int mt_spawn(eddy_sched *base, eddy_task *t)
+{
+    eddy_mt_sched *rt = (eddy_mt_sched *)base;
+    mt_worker *w = current_worker(rt);
+    if (!w) {
+        eddy__shared_spawn(base->shared, t);
+        return 0;
+    }
+    t->sched = base;
+    own(rt, t);
+    push_ring(w, t);
+    notify_parked(rt);
+    return 0;
+}
+
+static void pinned_schedule(eddy_sched *base, eddy_task *t)
+{
+    mt_worker *w = (mt_worker *)((char *)base - offsetof(mt_worker, pinned));
+    if (current_worker(w->rt) == w) {
+        eddy__queue_push(&w->local, t);
+        return;
+    }
+    pthread_mutex_lock(&w->remote_lock);
+    eddy__queue_push(&w->remote, t);
+    atomic_fetch_add(&w->remote_len, 1);
+    pthread_mutex_unlock(&w->remote_lock);
+    unpark_worker(w);
+}
+
+static int pinned_spawn(eddy_sched *base, eddy_task *t)
+{
+    /* Only ever called on the worker itself (see local_sched). */
+    mt_worker *w = (mt_worker *)((char *)base - offsetof(mt_worker, pinned));
+    t->sched = base;
+    own(w->rt, t);
+    eddy__queue_push(&w->local, t);
+    return 0;
+}
+
+static eddy_mt_sched *rt_of(eddy_sched *base)
+{
+    return (eddy_mt_sched *)base->shared->sched;
+}
+
+static void mt_timer_arm(eddy_sched *base, eddy_timer *timer, uint64_t deadline)
+{
+    eddy_mt_sched *rt = rt_of(base);
+    pthread_mutex_lock(&rt->time_lock);
+    uint64_t before = eddy__wheel_next_expiration(&rt->time.wheel);
+    eddy__time_arm(&rt->time, timer, deadline);
+    bool earlier = eddy__wheel_next_expiration(&rt->time.wheel) < before;
+    pthread_mutex_unlock(&rt->time_lock);
+    /* A worker parked in the driver computed its time-out before this
+     * timer existed. */
+    if (earlier)
+        eddy__driver_unpark(rt->driver);
+}
+
+static void mt_timer_disarm(eddy_sched *base, eddy_timer *timer)
+{
+    eddy_mt_sched *rt = rt_of(base);
+    pthread_mutex_lock(&rt->time_lock);
+    eddy__time_disarm(&rt->time, timer);
+    pthread_mutex_unlock(&rt->time_lock);
+}
+
+static uint64_t mt_now(eddy_sched *base)
+{
+    return eddy__time_now(&rt_of(base)->time);
+}
+
+static eddy_sched *mt_local_sched(eddy_sched *base)
+{
+    mt_worker *w = current_worker(rt_of(base));
+    return w ? &w->pinned : NULL;
+}
+
+static const eddy_sched_ops mt_ops = {
+    .schedule = mt_schedule,
+    .spawn = mt_spawn,
+    .timer_arm = mt_timer_arm,
+    .timer_disarm = mt_timer_disarm,
+    .now = mt_now,
+    .local_sched = mt_local_sched,
+};
+
+static const eddy_sched_ops pinned_ops = {
+    .schedule = pinned_schedule,
+    .spawn = pinned_spawn,
+    .timer_arm = mt_timer_arm,
+    .timer_disarm = mt_timer_disarm,
+    .now = mt_now,
+    .local_sched = mt_local_sched,
+};
+
+static void notify_inject(eddy_shared *sh)
+{
+    notify_parked((eddy_mt_sched *)sh->notify_ctx);
+}
+
+/* ---- running tasks ---- */
+
+static void run_task(mt_worker *w, eddy_task *t)
+{
+    eddy_mt_sched *rt = w->rt;
+    if (!t->owned) /* spawned from outside, through the inject queue */
+        own(rt, t);
+    uint64_t prev = eddy__task_transition_to_running(t);
+    int status = 0;
+    if (!t->started && (prev & TS_CANCELLED)) {
+        status = -ECANCELED;
+    } else if (!eddy__task_resume(t, rt->cfg.stack_size, rt->cfg.guarded_stacks)) {
+        status = -ENOMEM;
+    } else if (t->exit == TASK_YIELDED) {
+        eddy__task_transition_to_yielded(t);
+        eddy__queue_push(&w->deferred, t);
+        return;
+    } else if (t->exit == TASK_PARKED) {
+        if (eddy__task_transition_to_idle(t)) {
+            if (t->sched == &rt->base)
+                push_ring(w, t);
+            else
+                eddy__queue_push(&w->local, t);
+        }
+        return;
+    } else {
+        eddy__task_release_stack(t);
+        status = eddy__task_is_cancelled(t) ? -ECANCELED : 0;
+    }
+    disown(rt, t);
+    eddy__task_complete(t, status == -ENOMEM ? NULL : t->result, status);
+    if (atomic_fetch_sub(&rt->owned_count, 1) == 1 && atomic_load(&rt->shutting_down))
+        notify_all(rt); /* the last task is done: the workers may leave */
+}
+
+/* Fires due timers; dispatches I/O if this worker gets the driver. */
+static void poll_driver(mt_worker *w, bool block)
+{
+    eddy_mt_sched *rt = w->rt;
+    if (pthread_mutex_trylock(&rt->driver_lock) != 0)
+        return;
+    int timeout = 0;
+    if (block) {
+        pthread_mutex_lock(&rt->time_lock);
+        timeout = eddy__time_park_timeout(&rt->time);
+        pthread_mutex_unlock(&rt->time_lock);
+        eddy__driver_park(rt->driver, timeout);
+    } else {
+        eddy__driver_poll(rt->driver);
+    }
+    pthread_mutex_lock(&rt->time_lock);
+    eddy__time_process(&rt->time);
+    pthread_mutex_unlock(&rt->time_lock);
+    pthread_mutex_unlock(&rt->driver_lock);
+}
+
+/* Releases the yielded tasks onto the queues. */
+static void flush_deferred(mt_worker *w)
+{
+    eddy_task *t;
+    unsigned stealable = 0;
+    while ((t = eddy__queue_pop(&w->deferred))) {
+        if (t->sched == &w->rt->base) {
+            push_ring(w, t);
+            stealable++;
+        } else {
+            eddy__queue_push(&w->local, t);
+        }
+    }
+    /* More than this worker can run at once: an idle one may take some. */
+    if (stealable > 1)
+        notify_parked(w->rt);
+}
+
+static bool has_local_work(mt_worker *w)
+{
+    return w->lifo || !eddy__queue_empty(&w->local) || eddy__steal_queue_len(&w->ring) > 0 ||
+           atomic_load(&w->remote_len) > 0 || !eddy__queue_empty(&w->deferred);
+}
+
+static bool done(eddy_mt_sched *rt)
+{
+    return atomic_load(&rt->shutting_down) && atomic_load(&rt->owned_count) == 0 &&
+           !eddy__shared_has_work(rt->base.shared);
+}
+
+/* Puts the worker to sleep until there is work for it. */
+static void park(mt_worker *w)
+{
+    eddy_mt_sched *rt = w->rt;
+    pthread_mutex_lock(&rt->idle_lock);
+    bool last_searcher = w->searching && atomic_fetch_sub(&rt->searching, 1) == 1;
+    w->searching = false;
+    atomic_fetch_sub(&rt->unparked, 1);
+    rt->sleepers[rt->nsleepers++] = w->index;
+    w->sleeping = true;
+    pthread_mutex_unlock(&rt->idle_lock);
+    /* Work that arrived while we were giving up must not be stranded. */
+    if (last_searcher && work_anywhere(rt))
+        notify_parked(rt);
+    if (eddy__shared_has_work(rt->base.shared))
+        notify_parked(rt);
+
+    if (rt->cfg.on_thread_park)
+        rt->cfg.on_thread_park(rt->cfg.hook_arg);
+    pthread_mutex_lock(&w->park_lock);
+    if (w->park_state == PARK_NOTIFIED || done(rt) || atomic_load(&w->remote_len)) {
+        w->park_state = PARK_EMPTY;
+        pthread_mutex_unlock(&w->park_lock);
+    } else if (pthread_mutex_trylock(&rt->driver_lock) == 0) {
+        /* This worker waits in the driver: it fires timers and dispatches
+         * I/O for everyone. */
+        w->park_state = PARK_DRIVER;
+        eddy__driver_prepare_park(rt->driver);
+        pthread_mutex_unlock(&w->park_lock);
+        pthread_mutex_lock(&rt->time_lock);
+        int timeout = eddy__time_park_timeout(&rt->time);
+        pthread_mutex_unlock(&rt->time_lock);
+        eddy__driver_park(rt->driver, timeout);
+        pthread_mutex_lock(&rt->time_lock);
+        eddy__time_process(&rt->time);
+        pthread_mutex_unlock(&rt->time_lock);
+        pthread_mutex_unlock(&rt->driver_lock);
+        pthread_mutex_lock(&w->park_lock);
+        w->park_state = PARK_EMPTY;
+        pthread_mutex_unlock(&w->park_lock);
+    } else {
+        w->park_state = PARK_CONDVAR;
+        while (w->park_state == PARK_CONDVAR)
+            pthread_cond_wait(&w->park_cond, &w->park_lock);
+        w->park_state = PARK_EMPTY;
+        pthread_mutex_unlock(&w->park_lock);
+    }
+    if (rt->cfg.on_thread_unpark)
+        rt->cfg.on_thread_unpark(rt->cfg.hook_arg);
+
+    /* Woken by a wake of a pinned task, a timer or I/O rather than by
+     * notify_parked: take ourselves off the idle list. */
+    pthread_mutex_lock(&rt->idle_lock);
+    if (w->sleeping) {
+        for (unsigned i = 0; i < rt->nsleepers; i++) {
+            if (rt->sleepers[i] == w->index) {
+                rt->sleepers[i] = rt->sleepers[--rt->nsleepers];
+                break;
+            }
+        }
+        w->sleeping = false;
+        atomic_fetch_add(&rt->unparked, 1);
+    }
+    pthread_mutex_unlock(&rt->idle_lock);
+}
+
+static void *worker_main(void *arg)
+{
+    mt_worker *w = arg;
+    eddy_mt_sched *rt = w->rt;
+    eddy_thread *th = eddy__thread();
+    pthread_setname_np(pthread_self(), rt->cfg.worker_name);
+    atomic_store(&w->pinned.owner, th->id);
+    th->worker = w;
+    th->driving = &rt->base;
+    eddy__overflow_thread_init();
+    eddy__fiber_init_thread(&th->sched_fiber);
+    th->home = &th->sched_fiber;
+    if (rt->cfg.on_thread_start)
+        rt->cfg.on_thread_start(rt->cfg.hook_arg);
+
+    while (!done(rt)) {
+        w->tick++;
+        if (w->tick % rt->cfg.event_interval == 0) {
+            poll_driver(w, false);
+            flush_deferred(w);
+        }
+        eddy_task *t = next_task(w);
+        if (!t && !eddy__queue_empty(&w->deferred)) {
+            poll_driver(w, false);
+            flush_deferred(w);
+            continue;
+        }
+        if (!t && (t = steal_work(w)) == NULL) {
+            if (!has_local_work(w) && !done(rt))
+                park(w);
+            continue;
+        }
+        stop_searching(w);
+        run_task(w, t);
+    }
+
+    stop_searching(w);
+    if (rt->cfg.on_thread_stop)
+        rt->cfg.on_thread_stop(rt->cfg.hook_arg);
+    eddy__stack_cache_drain();
+    th->worker = NULL;
+    th->driving = NULL;
+    th->home = NULL;
+    return NULL;
+}
+
+/* ---- lifetime ---- */
+
+int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
+{
+    memset(rt, 0, sizeof *rt);
+    rt->base.ops = &mt_ops;
+    rt->cfg = *cfg;
+    rt->nworkers = cfg->worker_threads;
+    eddy__time_init(&rt->time, false);
+    pthread_mutex_init(&rt->driver_lock, NULL);
+    pthread_mutex_init(&rt->time_lock, NULL);
+    pthread_mutex_init(&rt->idle_lock, NULL);
+    pthread_mutex_init(&rt->owned_lock, NULL);
+    atomic_init(&rt->unparked, rt->nworkers);
+    rt->workers = calloc(rt->nworkers, sizeof *rt->workers);
+    rt->sleepers = calloc(rt->nworkers, sizeof *rt->sleepers);
+    rt->driver = eddy__driver_new();
+    if (!rt->workers || !rt->sleepers || !rt->driver)
+        goto fail;
+    rt->base.shared = eddy__shared_new(cfg, &rt->base, rt->driver);
+    if (!rt->base.shared)
+        goto fail;
+    rt->base.shared->notify = notify_inject;
+    rt->base.shared->notify_ctx = rt;
+
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        mt_worker *w = &rt->workers[i];
+        w->rt = rt;
+        w->index = i;
+        w->pinned.ops = &pinned_ops;
+        w->pinned.shared = rt->base.shared;
+        eddy__steal_queue_init(&w->ring);
+        pthread_mutex_init(&w->remote_lock, NULL);
+        pthread_mutex_init(&w->park_lock, NULL);
+        pthread_cond_init(&w->park_cond, NULL);
+        w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (cfg->thread_stack_size)
+        pthread_attr_setstacksize(&attr, cfg->thread_stack_size);
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        int rc = pthread_create(&rt->workers[i].thread, &attr, worker_main, &rt->workers[i]);
+        if (rc != 0) {
+            pthread_attr_destroy(&attr);
+            /* Stop the ones already started: nothing runs on them yet. */
+            atomic_store(&rt->shutting_down, true);
+            notify_all(rt);
+            for (unsigned j = 0; j < i; j++)
+                pthread_join(rt->workers[j].thread, NULL);
+            eddy__mt_destroy(rt);
+            return -rc;
+        }
+    }
+    pthread_attr_destroy(&attr);
+    return 0;
+
+fail:
+    if (rt->base.shared)
+        eddy__shared_unref(rt->base.shared);
+    if (rt->driver)
+        eddy__driver_unref(rt->driver);
+    free(rt->workers);
+    free(rt->sleepers);
+    return -ENOMEM;
+}
+
+void eddy__mt_shutdown(eddy_mt_sched *rt)
+{
+    eddy__shared_close(rt->base.shared);
+    atomic_store(&rt->shutting_down, true);
+    pthread_mutex_lock(&rt->owned_lock);
+    for (eddy_task *t = rt->owned; t; t = t->owned_next)
+        eddy_abort(t);
+    pthread_mutex_unlock(&rt->owned_lock);
+    notify_all(rt);
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        pthread_join(rt->workers[i].thread, NULL);
+}
+
+void eddy__mt_destroy(eddy_mt_sched *rt)
+{
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        mt_worker *w = &rt->workers[i];
+        pthread_mutex_destroy(&w->remote_lock);
+        pthread_mutex_destroy(&w->park_lock);
+        pthread_cond_destroy(&w->park_cond);
+    }
+    eddy__driver_shutdown(rt->driver);
+    eddy__driver_unref(rt->driver);
+    eddy__shared_unref(rt->base.shared);
+    pthread_mutex_destroy(&rt->driver_lock);
+    pthread_mutex_destroy(&rt->time_lock);
+    pthread_mutex_destroy(&rt->idle_lock);
+    pthread_mutex_destroy(&rt->owned_lock);
+    free(rt->workers);
+    free(rt->sleepers);
+}

@@ -1,0 +1,92 @@
+/* The multi-thread work-stealing scheduler.
+ *
+ * N worker threads, each with a lock-free ring of 256 migratable tasks
+ * (steal_queue.h), a LIFO slot for the task it just woke (so a message's
+ * receiver runs while the data is hot; at most 3 polls in a row so it cannot
+ * starve the ring), a FIFO of tasks pinned to it (spawn_local), and a
+ * deferred list for tasks that yielded. A shared inject queue (the runtime's
+ * eddy_shared queue) takes tasks from outside the workers and overflow from
+ * full rings. An idle worker steals half of another worker's ring; at most
+ * half the workers search at once.
+ *
+ * One I/O driver and one timer wheel serve all workers: a worker that runs
+ * out of work parks in the driver if no other worker holds it (and then
+ * fires timers and dispatches I/O), otherwise on its own condition
+ * variable; a busy worker polls the driver every event_interval ticks. The
+ * timer wheel sits under a mutex so that a task may arm a timer on one
+ * worker and disarm it on another after being stolen.
+ *
+ * Pinned tasks are never stolen: their scheduler is their worker's
+ * `pinned` sched, whose wakes always go back to that worker. */
+#ifndef EDDY_SCHED_MULTI_THREAD_H
+#define EDDY_SCHED_MULTI_THREAD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "driver/park.h"
+#include "driver/time.h"
+#include "sched/config.h"
+#include "sched/shared.h"
+#include "sched/steal_queue.h"
+
+typedef struct eddy_mt_sched eddy_mt_sched;
+typedef struct mt_worker mt_worker;
+
+struct mt_worker {
+    eddy_mt_sched *rt;
+    unsigned index;
+    pthread_t thread;
+    eddy_sched pinned;          /* the scheduler of tasks pinned here */
+    eddy_steal_queue ring;
+    eddy_task *lifo;
+    unsigned lifo_polls;
+    eddy_task_queue local;      /* pinned tasks, owner only */
+    eddy_task_queue deferred;   /* yielded tasks, owner only */
+    pthread_mutex_t remote_lock;
+    eddy_task_queue remote;     /* pinned tasks woken by other threads */
+    atomic_size_t remote_len;
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond;
+    int park_state;             /* see multi_thread.c */
+    bool searching;
+    bool sleeping;              /* in the idle list (guarded by idle_lock) */
+    uint32_t tick;
+    uint64_t rng;
+};
+
+struct eddy_mt_sched {
+    eddy_sched base;            /* the scheduler of migratable tasks */
+    eddy_sched_config cfg;
+    unsigned nworkers;
+    mt_worker *workers;
+    eddy_driver *driver;
+    pthread_mutex_t driver_lock; /* held by the worker parked in / polling the driver */
+    pthread_mutex_t time_lock;
+    eddy_time_driver time;
+    /* idle coordination */
+    pthread_mutex_t idle_lock;
+    atomic_uint searching;
+    atomic_uint unparked;
+    unsigned *sleepers;
+    unsigned nsleepers;
+    /* every incomplete task, for shutdown */
+    pthread_mutex_t owned_lock;
+    eddy_task *owned;
+    atomic_size_t owned_count;
+    atomic_bool shutting_down;
+    atomic_uint enter_guards;
+};
+
+/* Starts the workers. 0 or a negative errno. */
+int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg);
+
+/* Cancels every task, drives each to its exit, and joins the workers.
+ * From a thread that is not a worker. */
+void eddy__mt_shutdown(eddy_mt_sched *rt);
+
+/* Frees what is left after shutdown; the shared part lives on while
+ * referenced. */
+void eddy__mt_destroy(eddy_mt_sched *rt);
+
+#endif /* EDDY_SCHED_MULTI_THREAD_H */

@@ -1,0 +1,45 @@
+/* A worker's bounded run queue (Tokio's shape): a ring of 256 task
+ * pointers that its owner pushes to and pops from without locks, and that
+ * idle workers steal half of at a time.
+ *
+ * head packs two 16-bit positions: `real`, where the owner pops, and
+ * `steal`, where a steal in progress started (equal to real when no steal
+ * is in progress). Only the owner writes tail. A stealer claims a range by
+ * moving real forward, copies the tasks, then sets steal = real to release
+ * the slots; while a steal is in progress the owner may pop but not wrap
+ * over the stolen slots, and no second stealer may start. */
+#ifndef EDDY_SCHED_STEAL_QUEUE_H
+#define EDDY_SCHED_STEAL_QUEUE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "task/queue.h"
+
+#define STEAL_QUEUE_CAP 256u
+
+typedef struct eddy_steal_queue {
+    _Atomic uint32_t head;
+    _Atomic uint16_t tail;
+    _Atomic(eddy_task *) buf[STEAL_QUEUE_CAP];
+} eddy_steal_queue;
+
+void eddy__steal_queue_init(eddy_steal_queue *q);
+
+/* Owner: appends t. When the ring is full, moves half of it plus t to
+ * `overflow` (the caller then pushes that batch to the shared queue) and
+ * returns true. */
+bool eddy__steal_queue_push(eddy_steal_queue *q, eddy_task *t, eddy_task_queue *overflow);
+
+/* Owner: takes the oldest task, or NULL. */
+eddy_task *eddy__steal_queue_pop(eddy_steal_queue *q);
+
+/* Any thread: a guess at the number of queued tasks. */
+unsigned eddy__steal_queue_len(eddy_steal_queue *q);
+
+/* Stealer (the owner of dst, whose queue must be empty): moves half of
+ * src's tasks into dst and returns one of them to run, or NULL. */
+eddy_task *eddy__steal_queue_steal(eddy_steal_queue *src, eddy_steal_queue *dst);
+
+#endif /* EDDY_SCHED_STEAL_QUEUE_H */

@@ -1,0 +1,22 @@
+/* A timer entry: intrusive, so that a waiting task keeps it on its own
+ * stack. The time driver files it in its wheel and calls `fire` once the
+ * deadline passes. */
+#ifndef EDDY_TASK_TIMER_H
+#define EDDY_TASK_TIMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct eddy_timer eddy_timer;
+
+struct eddy_timer {
+    uint64_t deadline;          /* ms on the wheel's clock (set by the driver) */
+    eddy_timer *prev, *next;
+    void (*fire)(eddy_timer *); /* called once when the deadline passes */
+    uint8_t level, slot;        /* where the wheel filed it */
+    bool armed;
+    void *owner;                /* the scheduler whose wheel holds it, for
+                                   schedulers that lend another's (LocalSet) */
+};
+
+#endif /* EDDY_TASK_TIMER_H */

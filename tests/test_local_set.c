@@ -1,0 +1,290 @@
+/* LocalSet: thread-pinned tasks driven inside another runtime. */
+#include "util.h"
+
+#include <sys/syscall.h>
+
+static long tid(void)
+{
+    return syscall(SYS_gettid); /* not pthread_self(): see test_multi_thread.c */
+}
+
+static long owner_tid;
+static atomic_int wrong_thread, resumes;
+static int plain_counter; /* not atomic: set tasks share one thread */
+
+static void *set_worker(void *arg)
+{
+    int n = T_INT(arg);
+    for (int i = 0; i < n; i++) {
+        if (tid() != owner_tid)
+            atomic_fetch_add(&wrong_thread, 1);
+        atomic_fetch_add(&resumes, 1);
+        plain_counter++;
+        if (i % 3 == 0)
+            eddy_sleep(1);
+        else
+            eddy_yield();
+    }
+    return arg;
+}
+
+static void *set_root(void *arg)
+{
+    (void)arg;
+    eddy_task *t[50];
+    for (int i = 0; i < 50; i++) {
+        t[i] = i % 2 ? eddy_spawn_local(set_worker, T_PTR(20)) : eddy_spawn(set_worker, T_PTR(20));
+        cr_expect_not_null(t[i]);
+    }
+    long sum = 0;
+    for (int i = 0; i < 50; i++) {
+        void *r = NULL;
+        eddy_join(t[i], &r);
+        sum += T_INT(r);
+    }
+    return T_PTR(sum);
+}
+
+Test(local_set, block_on_a_current_thread_runtime, .timeout = T_TIMEOUT)
+{
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_CURRENT_THREAD };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    eddy_local_set *set = eddy_local_set_new();
+    cr_assert_not_null(set);
+    owner_tid = tid();
+    void *r = NULL;
+    cr_assert_eq(eddy_local_set_block_on(set, rt, set_root, NULL, &r), 0);
+    cr_assert_eq(T_INT(r), 1000);
+    cr_assert_eq(plain_counter, 1000);
+    cr_assert_eq(atomic_load(&wrong_thread), 0);
+    cr_assert_eq(eddy_local_set_free(set), 0);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
+/* ---- inside a task of the multi-thread runtime ---- */
+
+static void *mt_task_with_set(void *arg)
+{
+    (void)arg;
+    eddy_local_set *set = eddy_local_set_new();
+    owner_tid = tid();
+    void *r = NULL;
+    int rc = eddy_local_set_run_until(set, set_root, NULL, &r);
+    cr_expect_eq(rc, 0, "run_until: %s", eddy_strerror(rc));
+    /* The driving task was pinned while it drove the set. */
+    cr_expect_eq(tid(), owner_tid);
+    cr_expect_eq(eddy_local_set_free(set), 0);
+    return r;
+}
+
+Test(local_set, inside_a_multi_thread_task_pins_to_its_worker, .timeout = T_TIMEOUT)
+{
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_MULTI_THREAD, .worker_threads = 2 };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt);
+    void *r = NULL;
+    cr_assert_eq(eddy_runtime_block_on(rt, mt_task_with_set, NULL, &r), 0);
+    cr_assert_eq(T_INT(r), 1000);
+    cr_assert_gt(atomic_load(&resumes), 0);
+    cr_assert_eq(atomic_load(&wrong_thread), 0, "a set task ran off its owner thread");
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
+/* ---- spawned before it runs; wait for the whole set ---- */
+
+static atomic_int early_ran;
+
+static void *early(void *arg)
+{
+    (void)arg;
+    eddy_yield();
+    atomic_fetch_add(&early_ran, 1);
+    return NULL;
+}
+
+static void *drive_wait(void *arg)
+{
+    cr_expect_eq(atomic_load(&early_ran), 0, "set tasks ran before the set was driven");
+    return T_PTR(eddy_local_set_wait(arg));
+}
+
+Test(local_set, tasks_spawned_before_it_runs_start_when_driven, .timeout = T_TIMEOUT)
+{
+    eddy_local_set *set = eddy_local_set_new();
+    for (int i = 0; i < 10; i++)
+        eddy_detach(eddy_local_set_spawn_local(set, early, NULL));
+    cr_assert_eq(atomic_load(&early_ran), 0);
+    cr_assert_eq(T_INT(t_run_local(drive_wait, set)), 0);
+    cr_assert_eq(atomic_load(&early_ran), 10);
+    cr_assert_eq(eddy_local_set_free(set), 0);
+}
+
+/* ---- destruction cancels parked tasks ---- */
+
+static atomic_int parked, saw_cancel;
+
+static void *parks_forever(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&parked, 1);
+    int rc = eddy_sleep(60 * 1000);
+    if (rc == -ECANCELED)
+        atomic_fetch_add(&saw_cancel, 1);
+    /* cleanup may spawn; the set is closing, so it never runs */
+    eddy_detach(eddy_spawn_local(t_set_flag, &early_ran));
+    return NULL;
+}
+
+static void *park_some(void *arg)
+{
+    eddy_local_set *set = arg;
+    eddy_task **handles = malloc(5 * sizeof *handles);
+    for (int i = 0; i < 5; i++)
+        handles[i] = eddy_local_set_spawn_local(set, parks_forever, NULL);
+    /* Drive the set until they are all parked. */
+    eddy_local_set_run_until(set, early, NULL, NULL);
+    while (atomic_load(&parked) < 5)
+        eddy_local_set_run_until(set, early, NULL, NULL);
+    return handles;
+}
+
+Test(local_set, free_cancels_parked_tasks_on_the_owner_thread, .timeout = T_TIMEOUT)
+{
+    eddy_local_runtime *rt = t_local_rt();
+    eddy_local_set *set = eddy_local_set_new();
+    eddy_task **h = t_block_on(rt, park_some, set);
+    atomic_store(&early_ran, 0);
+    cr_assert_eq(eddy_local_set_free(set), 0); /* from plain code, owner thread */
+    cr_assert_eq(atomic_load(&saw_cancel), 5);
+    cr_assert_eq(atomic_load(&early_ran), 0, "a task spawned during free ran");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(eddy_join(h[i], NULL), -ECANCELED);
+    free(h);
+    t_free_rt(rt);
+}
+
+/* ---- fairness: the outer runtime keeps running ---- */
+
+static atomic_int stop_spinning, outer_ticks;
+
+static void *spinner(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop_spinning) && eddy_yield() == 0) {
+    }
+    return NULL;
+}
+
+static void *outer_task(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        atomic_fetch_add(&outer_ticks, 1);
+        eddy_yield();
+    }
+    atomic_store(&stop_spinning, 1);
+    return NULL;
+}
+
+static void *set_with_spinners(void *arg)
+{
+    (void)arg;
+    eddy_task *outer = eddy_spawn(outer_task, NULL); /* a task of the outer runtime */
+    eddy_local_set *set = eddy_local_set_new();
+    for (int i = 0; i < 200; i++)
+        eddy_detach(eddy_local_set_spawn_local(set, spinner, NULL));
+    int rc = eddy_local_set_wait(set); /* ends when outer_task stops them */
+    eddy_join(outer, NULL);
+    eddy_local_set_free(set);
+    return T_PTR(rc);
+}
+
+Test(local_set, the_outer_runtime_is_not_starved, .timeout = T_TIMEOUT)
+{
+    cr_assert_eq(T_INT(t_run_local(set_with_spinners, NULL)), 0);
+    cr_assert_eq(atomic_load(&outer_ticks), 100);
+}
+
+/* ---- wakes from another thread go through the remote queue ---- */
+
+static void *blocking_value(void *arg)
+{
+    t_sleep_ms(2);
+    return arg;
+}
+
+static void *joins_blocking(void *arg)
+{
+    (void)arg;
+    long sum = 0;
+    for (int i = 0; i < 10; i++) {
+        void *r = NULL;
+        eddy_join(eddy_spawn_blocking(blocking_value, T_PTR(1)), &r);
+        sum += T_INT(r);
+        if (tid() != owner_tid)
+            atomic_fetch_add(&wrong_thread, 1);
+    }
+    return T_PTR(sum);
+}
+
+static void *remote_wakes(void *arg)
+{
+    (void)arg;
+    eddy_local_set *set = eddy_local_set_new();
+    owner_tid = tid();
+    void *r = NULL;
+    eddy_local_set_run_until(set, joins_blocking, NULL, &r);
+    eddy_local_set_free(set);
+    return r;
+}
+
+Test(local_set, wakes_from_other_threads, .timeout = T_TIMEOUT)
+{
+    cr_assert_eq(T_INT(t_run_local(remote_wakes, NULL)), 10);
+    cr_assert_eq(atomic_load(&wrong_thread), 0);
+}
+
+/* ---- misuse ---- */
+
+static void *other_thread_calls(void *arg)
+{
+    eddy_local_set *set = arg;
+    errno = 0;
+    int ok = eddy_local_set_spawn_local(set, t_identity, NULL) == NULL && errno == EPERM;
+    ok = ok && eddy_local_set_free(set) == -EPERM;
+    ok = ok && eddy_local_set_wait(set) == -EPERM;
+    return T_PTR(ok);
+}
+
+static eddy_local_set *the_set;
+
+static void *drive_again(void *arg)
+{
+    (void)arg;
+    return T_PTR(eddy_local_set_wait(the_set));
+}
+
+static void *outer_drive(void *arg)
+{
+    (void)arg;
+    void *r = NULL;
+    eddy_local_set_run_until(the_set, drive_again, NULL, &r);
+    return r;
+}
+
+Test(local_set, misuse_is_refused, .timeout = T_TIMEOUT)
+{
+    the_set = eddy_local_set_new();
+    pthread_t th = t_thread_start(other_thread_calls, the_set);
+    cr_assert_eq(T_INT(t_thread_join(th)), 1, "calls from another thread must get EPERM");
+    cr_assert_eq(eddy_local_set_wait(the_set), -EPERM, "outside a task");
+    cr_assert_eq(eddy_local_set_run_until(the_set, t_identity, NULL, NULL), -EPERM);
+    cr_assert_eq(eddy_local_set_run_until(NULL, t_identity, NULL, NULL), -EINVAL);
+    cr_assert_eq(T_INT(t_run_local(outer_drive, NULL)), -EBUSY, "driving a set from inside it");
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_MULTI_THREAD, .worker_threads = 1 };
+    eddy_runtime *mt = eddy_runtime_new(&o);
+    cr_assert_eq(eddy_local_set_block_on(the_set, mt, t_identity, NULL, NULL), -ENOTSUP);
+    cr_assert_eq(eddy_runtime_free(mt), 0);
+    cr_assert_eq(eddy_local_set_free(the_set), 0);
+    cr_assert_eq(eddy_local_set_free(NULL), -EINVAL);
+}

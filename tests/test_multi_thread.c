@@ -1,0 +1,383 @@
+/* The multi-thread work-stealing runtime. */
+#include "util.h"
+
+#include <fcntl.h>
+#include <sys/syscall.h>
+
+/* The OS thread running the caller. Not pthread_self(): glibc declares it
+ * `const`, so the compiler may reuse its value across a suspension, after
+ * which a migrating task runs on another thread. */
+static long tid(void)
+{
+    return syscall(SYS_gettid);
+}
+
+static eddy_runtime *mt_rt(unsigned workers)
+{
+    eddy_runtime_opts o = {
+        .flavor = EDDY_FLAVOR_MULTI_THREAD,
+        .worker_threads = workers,
+        /* many parked tasks at once: small unguarded stacks keep the
+         * process under vm.max_map_count */
+        .stack_size = 32 * 1024,
+        .stack_guard = EDDY_STACK_UNGUARDED,
+    };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt, "eddy_runtime_new: %s", strerror(errno));
+    return rt;
+}
+
+static void *mt_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg)
+{
+    void *r = NULL;
+    int rc = eddy_runtime_block_on(rt, fn, arg, &r);
+    cr_assert_eq(rc, 0, "block_on: %s", eddy_strerror(rc));
+    return r;
+}
+
+/* ---- 100,000 tasks with suspensions ---- */
+
+static atomic_long finished;
+
+static void *suspending(void *arg)
+{
+    (void)arg;
+    eddy_yield();
+    eddy_sleep(1);
+    eddy_yield();
+    atomic_fetch_add(&finished, 1);
+    return arg;
+}
+
+static void *hundred_thousand(void *arg)
+{
+    (void)arg;
+    enum { TOTAL = 100000, IN_FLIGHT = 10000 };
+    static eddy_task *t[IN_FLIGHT];
+    long sum = 0;
+    for (int base = 0; base < TOTAL; base += IN_FLIGHT) {
+        for (int i = 0; i < IN_FLIGHT; i++)
+            t[i] = eddy_spawn(suspending, T_PTR(1));
+        for (int i = 0; i < IN_FLIGHT; i++) {
+            void *r = NULL;
+            if (eddy_join(t[i], &r) == 0)
+                sum += T_INT(r);
+        }
+    }
+    return T_PTR(sum);
+}
+
+static void run_hundred_thousand(unsigned workers)
+{
+    eddy_runtime *rt = mt_rt(workers);
+    cr_assert_eq(T_INT(mt_block_on(rt, hundred_thousand, NULL)), 100000);
+    cr_assert_eq(atomic_load(&finished), 100000);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
+Test(multi_thread, hundred_thousand_tasks_on_2_workers, .timeout = 120)
+{
+    run_hundred_thousand(2);
+}
+
+Test(multi_thread, hundred_thousand_tasks_on_4_workers, .timeout = 120)
+{
+    run_hundred_thousand(4);
+}
+
+/* ---- migration and pinning ---- */
+
+static atomic_int moved, pinned_moved, pinned_resumes;
+
+static void *migratable(void *arg)
+{
+    (void)arg;
+    long first = tid();
+    for (int i = 0; i < 2000; i++) {
+        eddy_yield();
+        if (first != tid())
+            atomic_store(&moved, 1);
+    }
+    return NULL;
+}
+
+static void *pinned(void *arg)
+{
+    (void)arg;
+    long first = tid();
+    for (int i = 0; i < 500; i++) {
+        if (i % 50 == 0)
+            eddy_sleep(1); /* woken by whichever worker fires timers */
+        else
+            eddy_yield();
+        atomic_fetch_add(&pinned_resumes, 1);
+        if (first != tid())
+            atomic_fetch_add(&pinned_moved, 1);
+    }
+    return NULL;
+}
+
+static void *spawn_mixed(void *arg)
+{
+    (void)arg;
+    enum { N = 64 };
+    eddy_task *m[N], *p[N];
+    for (int i = 0; i < N; i++) {
+        m[i] = eddy_spawn(migratable, NULL);
+        p[i] = eddy_spawn_local(pinned, NULL);
+        cr_expect_not_null(p[i], "spawn_local on a worker: %s", strerror(errno));
+    }
+    for (int i = 0; i < N; i++) {
+        eddy_join(m[i], NULL);
+        eddy_join(p[i], NULL);
+    }
+    return NULL;
+}
+
+Test(multi_thread, migratable_tasks_move_and_pinned_tasks_never_do, .timeout = 120)
+{
+    eddy_runtime *rt = mt_rt(2);
+    /* Stealing is a matter of timing: give it several chances. */
+    for (int round = 0; round < 20 && !atomic_load(&moved); round++)
+        mt_block_on(rt, spawn_mixed, NULL);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert(atomic_load(&moved), "no migratable task was ever stolen");
+    cr_assert_gt(atomic_load(&pinned_resumes), 0);
+    cr_assert_eq(atomic_load(&pinned_moved), 0, "a pinned task ran on another worker");
+}
+
+Test(multi_thread, spawn_local_outside_a_worker_is_refused, .timeout = 120)
+{
+    eddy_runtime *rt = mt_rt(2);
+    eddy_enter_guard *g = eddy_runtime_enter(rt);
+    cr_assert_not_null(g);
+    errno = 0;
+    cr_assert_null(eddy_spawn_local(t_identity, NULL));
+    cr_assert_eq(errno, EPERM);
+    eddy_task *t = eddy_spawn(t_identity, T_PTR(3)); /* plain spawn is fine */
+    void *r;
+    cr_assert_eq(eddy_join(t, &r), 0);
+    cr_assert_eq(T_INT(r), 3);
+    cr_assert_eq(eddy_enter_guard_drop(g), 0);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
+/* ---- wakes from other threads ---- */
+
+static void *blocking_work(void *arg)
+{
+    sched_yield();
+    return arg;
+}
+
+static void *joins_blocking(void *arg)
+{
+    (void)arg;
+    long sum = 0;
+    for (int i = 0; i < 20; i++) {
+        void *r = NULL;
+        eddy_task *b = eddy_spawn_blocking(blocking_work, T_PTR(1));
+        if (b && eddy_join(b, &r) == 0)
+            sum += T_INT(r);
+    }
+    return T_PTR(sum);
+}
+
+static atomic_int handle_spawned;
+
+static void *handle_spawner(void *arg)
+{
+    eddy_handle *h = arg;
+    for (int i = 0; i < 200; i++) {
+        eddy_task *t = eddy_handle_spawn(h, joins_blocking, NULL);
+        void *r = NULL;
+        if (t && eddy_join(t, &r) == 0 && T_INT(r) == 20)
+            atomic_fetch_add(&handle_spawned, 1);
+    }
+    return NULL;
+}
+
+Test(multi_thread, wakes_from_other_threads_are_never_lost, .timeout = 120)
+{
+    eddy_runtime *rt = mt_rt(2);
+    eddy_handle *h = eddy_runtime_handle(rt);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        th[i] = t_thread_start(handle_spawner, h);
+    for (int i = 0; i < 4; i++)
+        t_thread_join(th[i]);
+    /* 800 tasks, each woken 20 times by a blocking-pool thread, each
+     * joined from a plain thread. */
+    cr_assert_eq(atomic_load(&handle_spawned), 800);
+    eddy_handle_release(h);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
+/* ---- block_on, enter, hooks, names ---- */
+
+static atomic_int starts, stops, parks, unparks;
+static void on_start(void *a) { (void)a; atomic_fetch_add(&starts, 1); }
+static void on_stop(void *a) { (void)a; atomic_fetch_add(&stops, 1); }
+static void on_park(void *a) { (void)a; atomic_fetch_add(&parks, 1); }
+static void on_unpark(void *a) { (void)a; atomic_fetch_add(&unparks, 1); }
+
+static void *thread_name(void *arg)
+{
+    (void)arg;
+    static char name[32];
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    eddy_sleep(2);
+    return name;
+}
+
+Test(multi_thread, options_hooks_and_names, .timeout = 120)
+{
+    eddy_runtime_opts o = {
+        .flavor = EDDY_FLAVOR_MULTI_THREAD,
+        .worker_threads = 3,
+        .thread_name = "mt-test",
+        .thread_stack_size = 1 << 20,
+        .on_thread_start = on_start,
+        .on_thread_stop = on_stop,
+        .on_thread_park = on_park,
+        .on_thread_unpark = on_unpark,
+    };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt);
+    char *name = mt_block_on(rt, thread_name, NULL);
+    cr_assert_str_eq(name, "mt-test");
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert_eq(atomic_load(&starts), 3);
+    cr_assert_eq(atomic_load(&stops), 3);
+    cr_assert_gt(atomic_load(&parks), 0);
+    cr_assert_eq(atomic_load(&parks), atomic_load(&unparks));
+}
+
+Test(multi_thread, default_flavor_and_bad_options, .timeout = 120)
+{
+    eddy_runtime *rt = eddy_runtime_new(NULL); /* Tokio's Runtime::new(): multi-thread */
+    cr_assert_not_null(rt);
+    cr_assert_eq(T_INT(mt_block_on(rt, t_identity, T_PTR(9))), 9);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    eddy_runtime_opts paused = { .flavor = EDDY_FLAVOR_MULTI_THREAD, .start_paused = true };
+    errno = 0;
+    cr_assert_null(eddy_runtime_new(&paused));
+    cr_assert_eq(errno, EINVAL);
+}
+
+static void *nested(void *arg)
+{
+    return T_PTR(eddy_runtime_block_on(arg, t_identity, NULL, NULL));
+}
+
+Test(multi_thread, nested_block_on_is_refused, .timeout = 120)
+{
+    eddy_runtime *rt = mt_rt(2);
+    cr_assert_eq(T_INT(mt_block_on(rt, nested, rt)), -EBUSY);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
+/* ---- shutdown with tasks parked in I/O, timers and joins ---- */
+
+static int pipes[10][2];
+static atomic_int cancelled_count;
+
+static void *parked_in_io(void *arg)
+{
+    /* One registration per fd and driver (as epoll): a pipe each. */
+    eddy_async_fd *a = eddy_async_fd_new(pipes[T_INT(arg)][0]);
+    int rc = a ? eddy_async_fd_wait(a, EDDY_IO_READABLE, EDDY_INSTANT_NEVER) : -1;
+    eddy_async_fd_free(a);
+    if (rc == -ECANCELED)
+        atomic_fetch_add(&cancelled_count, 1);
+    return NULL;
+}
+
+static void *parked_in_sleep(void *arg)
+{
+    (void)arg;
+    if (eddy_sleep(60 * 1000) == -ECANCELED)
+        atomic_fetch_add(&cancelled_count, 1);
+    return NULL;
+}
+
+static void *forever(void *arg)
+{
+    (void)arg;
+    eddy_sleep(60 * 1000);
+    return NULL;
+}
+
+static void *parked_in_join(void *arg)
+{
+    (void)arg;
+    eddy_task *t = eddy_spawn(forever, NULL);
+    if (eddy_join(t, NULL) == -ECANCELED)
+        atomic_fetch_add(&cancelled_count, 1);
+    return NULL;
+}
+
+static void *park_everything(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 10; i++) {
+        eddy_detach(eddy_spawn(parked_in_io, T_PTR(i)));
+        eddy_detach(eddy_spawn(parked_in_sleep, NULL));
+        eddy_detach(eddy_spawn_local(parked_in_join, NULL));
+    }
+    eddy_sleep(5);
+    return NULL;
+}
+
+Test(multi_thread, shutdown_with_tasks_parked_in_io_timers_and_joins, .timeout = 120)
+{
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(pipe2(pipes[i], O_CLOEXEC), 0);
+    eddy_runtime *rt = mt_rt(2);
+    mt_block_on(rt, park_everything, NULL);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert_eq(atomic_load(&cancelled_count), 30);
+    for (int i = 0; i < 10; i++) {
+        close(pipes[i][0]);
+        close(pipes[i][1]);
+    }
+}
+
+static void *sleeps_in_pool(void *arg)
+{
+    t_sleep_ms(T_INT(arg));
+    return NULL;
+}
+
+static void *spawn_slow_blocking(void *arg)
+{
+    eddy_detach(eddy_spawn_blocking(sleeps_in_pool, arg));
+    return NULL;
+}
+
+Test(multi_thread, shutdown_timeout_and_background, .timeout = 120)
+{
+    eddy_runtime *rt = mt_rt(2);
+    mt_block_on(rt, spawn_slow_blocking, T_PTR(300));
+    t_sleep_ms(20); /* let the blocking task start */
+    cr_assert_eq(eddy_runtime_shutdown_timeout(rt, 1), -ETIMEDOUT);
+    rt = mt_rt(2);
+    mt_block_on(rt, spawn_slow_blocking, T_PTR(50));
+    cr_assert_eq(eddy_runtime_shutdown_background(rt), 0);
+    t_sleep_ms(400); /* the abandoned pool threads finish on their own */
+}
+
+/* ---- handle after shutdown ---- */
+
+Test(multi_thread, handle_spawn_after_free_is_cancelled, .timeout = 120)
+{
+    eddy_runtime *rt = mt_rt(2);
+    eddy_handle *h = eddy_runtime_handle(rt);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    atomic_int ran = 0;
+    eddy_task *t = eddy_handle_spawn(h, t_set_flag, &ran);
+    cr_assert_not_null(t);
+    cr_assert_eq(eddy_join(t, NULL), -ECANCELED);
+    cr_assert_eq(atomic_load(&ran), 0);
+    eddy_handle_release(h);
+}
