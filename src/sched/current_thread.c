@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "task/overflow.h"
+#include "task/task_cache.h"
 #include "task/thread.h"
 
 bool eddy__sched_owned_here(eddy_sched *s)
@@ -262,5 +263,6 @@ void eddy__ct_destroy(eddy_ct_sched *s)
     eddy__driver_shutdown(s->driver);
     eddy__driver_unref(s->driver);
     eddy__stack_cache_drain();
+    eddy__task_cache_drain();
     eddy__shared_unref(s->base.shared);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "task/overflow.h"
+#include "task/task_cache.h"
 #include "task/thread.h"
 
 #define LIFO_MAX_POLLS 3
@@ -526,6 +527,7 @@ static void *worker_main(void *arg)
     if (rt->cfg.on_thread_stop)
         rt->cfg.on_thread_stop(rt->cfg.hook_arg);
     eddy__stack_cache_drain();
+    eddy__task_cache_drain();
     th->worker = NULL;
     th->driving = NULL;
     th->home = NULL;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "task/overflow.h"
+#include "task/task_cache.h"
 #include "task/thread.h"
 
 /* Ids are handed out in blocks per thread so that spawning does not touch a
@@ -36,32 +37,34 @@ eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *ar
             return NULL;
         }
     }
-    eddy_task *t = malloc(sizeof *t);
+    char *name = NULL;
+    if (opts && opts->name && !(name = strdup(opts->name))) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    eddy_task *t = eddy__task_alloc();
     if (!t) {
+        free(name);
         errno = ENOMEM;
         return NULL;
     }
-    memset(t, 0, sizeof *t);
-    t->name = NULL;
-    if (opts && opts->name && !(t->name = strdup(opts->name))) {
-        free(t);
-        errno = ENOMEM;
-        return NULL;
-    }
+    *t = (eddy_task){
+        .fn = fn,
+        .arg = arg,
+        .stack_size = stack_size,
+        .id = next_id(),
+        .name = name,
+    };
     /* Two references: the join handle and the owner (the scheduler until
      * the task completes, or the blocking pool). */
     atomic_init(&t->state, TS_NOTIFIED | TS_JOIN_INTEREST | 2 * TS_REF_ONE);
-    t->fn = fn;
-    t->arg = arg;
-    t->stack_size = stack_size;
-    t->id = next_id();
     return t;
 }
 
 static void task_free(eddy_task *t)
 {
     free(t->name);
-    free(t);
+    eddy__task_dealloc(t);
 }
 
 void eddy__task_ref(eddy_task *t)

@@ -14,18 +14,23 @@ libdir=$(find "$prefix" -name libeddy.so -printf '%h\n' | head -n1)
 test -f "$libdir/libeddy.a"
 test -f "$prefix/include/eddy.h"
 # a versioned soname
-readelf -d "$libdir/libeddy.so" | grep -q 'SONAME.*libeddy\.so\.0'
+# (outputs are captured before matching: with pipefail, `grep -q` closing
+# the pipe early would fail the producer with SIGPIPE)
+expect() { # expect PATTERN OUTPUT
+    case "$2" in *$1*) ;; *) echo "expected '$1' in: $2"; exit 1 ;; esac
+}
+expect 'libeddy.so.0' "$(readelf -d "$libdir/libeddy.so" | grep SONAME)"
 
 # pkg-config, shared
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc=${CC:-cc}
 $cc -o "$work/hello_pc" "$src/examples/hello.c" $(pkg-config --cflags --libs eddy)
-LD_LIBRARY_PATH="$libdir" "$work/hello_pc" | grep -q 'counter = '
-ldd "$work/hello_pc" | grep -q 'libeddy.so.0'
+expect 'counter = ' "$(LD_LIBRARY_PATH="$libdir" "$work/hello_pc")"
+expect 'libeddy.so.0' "$(LD_LIBRARY_PATH="$libdir" ldd "$work/hello_pc")"
 # pkg-config, static
 $cc -o "$work/hello_static" "$src/examples/hello.c" \
     $(pkg-config --cflags eddy) "$libdir/libeddy.a" $(pkg-config --libs-only-other --static eddy) -lpthread
-"$work/hello_static" | grep -q 'counter = '
+expect 'counter = ' "$("$work/hello_static")"
 
 # find_package(eddy)
 mkdir -p "$work/cmake-consumer"
@@ -41,6 +46,6 @@ CML
 cmake -S "$work/cmake-consumer" -B "$work/cmake-consumer/build" \
     -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cmake-consumer/build" >/dev/null
-LD_LIBRARY_PATH="$libdir" "$work/cmake-consumer/build/hello_shared" | grep -q 'counter = '
-"$work/cmake-consumer/build/hello_static" | grep -q 'counter = '
+expect 'counter = ' "$(LD_LIBRARY_PATH="$libdir" "$work/cmake-consumer/build/hello_shared")"
+expect 'counter = ' "$("$work/cmake-consumer/build/hello_static")"
 echo "install: pkg-config (shared, static) and find_package(eddy) consumers built and ran"
