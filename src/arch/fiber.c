@@ -87,7 +87,8 @@ void eddy__fiber_destroy(eddy_fiber *f)
     f->tsan_fiber = NULL;
 }
 
-void eddy__fiber_switch(eddy_fiber *from, eddy_fiber *to)
+#if defined(EDDY_ASAN) || defined(EDDY_TSAN)
+void eddy__fiber_switch_annotated(eddy_fiber *from, eddy_fiber *to)
 {
 #ifdef EDDY_ASAN
     *asan_from_slot() = from;
@@ -101,6 +102,7 @@ void eddy__fiber_switch(eddy_fiber *from, eddy_fiber *to)
     asan_arrived(from->asan_fake);
 #endif
 }
+#endif
 
 _Noreturn void eddy__fiber_exit(eddy_fiber *from, eddy_fiber *to)
 {

@@ -131,6 +131,8 @@ void eddy__driver_release(eddy_driver *d, eddy_io_source *src)
     }
     if (src)
         eddy__io_unref(src);
+    else
+        eddy__driver_unpark(d); /* the poller may sleep: the fd must close now */
 }
 
 static void wait_events(eddy_driver *d, int timeout_ms)

@@ -146,14 +146,14 @@ static void finish(eddy_ct_sched *s, eddy_task *t, void *result, int status)
     eddy__task_complete(t, result, status);
 }
 
-static void run_task(eddy_ct_sched *s, eddy_task *t)
+static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
 {
-    uint64_t prev = eddy__task_transition_to_running(t);
+    uint64_t prev = eddy__task_begin_run(t);
     if (!t->started && (prev & TS_CANCELLED)) {
         finish(s, t, NULL, -ECANCELED);
         return;
     }
-    if (!eddy__task_resume(t, s->cfg.stack_size, s->cfg.guarded_stacks)) {
+    if (!eddy__task_run(th, t, s->cfg.stack_size, s->cfg.guarded_stacks)) {
         s->stacks_exhausted = true;
         finish(s, t, NULL, -ENOMEM);
         return;
@@ -165,7 +165,6 @@ static void run_task(eddy_ct_sched *s, eddy_task *t)
         finish(s, t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
         break;
     case TASK_YIELDED:
-        eddy__task_transition_to_yielded(t);
         eddy__queue_push(&s->deferred, t);
         break;
     case TASK_PARKED:
@@ -217,7 +216,7 @@ static bool done(eddy_ct_sched *s, eddy_task *until)
     return s->owned_count == 0 && !has_ready(s) && eddy__queue_empty(&s->deferred);
 }
 
-static void run(eddy_ct_sched *s, eddy_task *until)
+static void run(eddy_ct_sched *s, eddy_thread *th, eddy_task *until)
 {
     for (;;) {
         for (unsigned i = 0; i < s->cfg.event_interval; i++) {
@@ -226,7 +225,7 @@ static void run(eddy_ct_sched *s, eddy_task *until)
             s->tick++;
             eddy_task *t = next_task(s);
             if (t) {
-                run_task(s, t);
+                run_task(s, th, t);
             } else if (!eddy__queue_empty(&s->deferred)) {
                 park_yield(s);
             } else {
@@ -244,7 +243,7 @@ void eddy__ct_drive(eddy_ct_sched *s, eddy_task *until)
     eddy__fiber_init_thread(&th->sched_fiber);
     th->home = &th->sched_fiber;
     th->driving = &s->base;
-    run(s, until);
+    run(s, th, until);
     th->driving = NULL;
     th->home = NULL;
 }

@@ -196,16 +196,15 @@ static eddy_task *next_task(eddy_local_set *set)
     return pop_remote(set);
 }
 
-static void run_task(eddy_local_set *set, eddy_task *t)
+static void run_task(eddy_local_set *set, eddy_thread *th, eddy_task *t)
 {
-    uint64_t prev = eddy__task_transition_to_running(t);
+    uint64_t prev = eddy__task_begin_run(t);
     int status;
     if (!t->started && (prev & TS_CANCELLED)) {
         status = -ECANCELED;
-    } else if (!eddy__task_resume(t, SET_STACK_SIZE, true)) {
+    } else if (!eddy__task_run(th, t, SET_STACK_SIZE, true)) {
         status = -ENOMEM;
     } else if (t->exit == TASK_YIELDED) {
-        eddy__task_transition_to_yielded(t);
         eddy__queue_push(&set->deferred, t);
         return;
     } else if (t->exit == TASK_PARKED) {
@@ -238,7 +237,7 @@ static bool run_batch(eddy_local_set *set, eddy_task *until)
             eddy__queue_append(&set->run, &set->deferred);
             continue;
         }
-        run_task(set, t);
+        run_task(set, th, t);
     }
     th->home = home;
     /* Yielded tasks run again after the outer runtime had its turn. */

@@ -337,19 +337,18 @@ static void notify_inject(eddy_shared *sh)
 
 /* ---- running tasks ---- */
 
-static void run_task(mt_worker *w, eddy_task *t)
+static inline void run_task(mt_worker *w, eddy_thread *th, eddy_task *t)
 {
     eddy_mt_sched *rt = w->rt;
     if (!t->owned) /* spawned from outside, through the inject queue */
         own(rt, t);
-    uint64_t prev = eddy__task_transition_to_running(t);
+    uint64_t prev = eddy__task_begin_run(t);
     int status = 0;
     if (!t->started && (prev & TS_CANCELLED)) {
         status = -ECANCELED;
-    } else if (!eddy__task_resume(t, rt->cfg.stack_size, rt->cfg.guarded_stacks)) {
+    } else if (!eddy__task_run(th, t, rt->cfg.stack_size, rt->cfg.guarded_stacks)) {
         status = -ENOMEM;
     } else if (t->exit == TASK_YIELDED) {
-        eddy__task_transition_to_yielded(t);
         eddy__queue_push(&w->deferred, t);
         return;
     } else if (t->exit == TASK_PARKED) {
@@ -520,7 +519,7 @@ static void *worker_main(void *arg)
             continue;
         }
         stop_searching(w);
-        run_task(w, t);
+        run_task(w, th, t);
     }
 
     stop_searching(w);

@@ -2,7 +2,8 @@
  * and the reference count, so that wake, abort, join and completion can
  * race from different threads without a lock.
  *
- *   RUNNING       the task is on a CPU (or being switched in/out)
+ *   RUNNING       the task is on a CPU (or being switched in/out, or it
+ *                 yielded and waits in its scheduler's deferred list)
  *   NOTIFIED      the task is in (or on its way to) exactly one run queue
  *   COMPLETE      the task finished; its result and status are final
  *   CANCELLED     eddy_abort() was called: suspending calls fail

@@ -111,16 +111,6 @@ bool eddy__task_transition_to_idle(eddy_task *t)
     return (prev & TS_NOTIFIED) != 0;
 }
 
-void eddy__task_transition_to_yielded(eddy_task *t)
-{
-    uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
-                                                  (s | TS_NOTIFIED) & ~TS_RUNNING,
-                                                  memory_order_acq_rel,
-                                                  memory_order_relaxed)) {
-    }
-}
-
 bool eddy__task_set_cancelled(eddy_task *t)
 {
     uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);
@@ -215,31 +205,14 @@ static void task_entry(void *arg)
     eddy__fiber_exit(&t->fiber, eddy__thread()->home);
 }
 
-void eddy__task_switch_out(eddy_task *t, enum eddy_task_exit why)
+bool eddy__task_start(eddy_task *t, size_t default_stack, bool guarded)
 {
-    t->exit = why;
-    eddy__fiber_switch(&t->fiber, eddy__thread()->home);
-}
-
-bool eddy__task_resume(eddy_task *t, size_t default_stack, bool guarded)
-{
-    if (!t->started) {
-        size_t size = t->stack_size ? t->stack_size : default_stack;
-        t->stack = eddy__stack_get(size, guarded);
-        if (!t->stack)
-            return false;
-        eddy__fiber_init(&t->fiber, t->stack->lo, t->stack->size, task_entry, t);
-        t->started = true;
-    }
-    /* The caller (a scheduler loop, or a LocalSet's loop inside a task) is
-     * the fiber the task comes back to; it runs on this thread throughout. */
-    eddy_thread *th = eddy__thread();
-    eddy_task *caller = th->task;
-    th->task = t;
-    eddy__fiber_switch(th->home, &t->fiber);
-    th->task = caller;
-    if (!eddy__stack_canary_ok(t->stack))
-        eddy__overflow_report(t); /* an unguarded stack overflowed */
+    size_t size = t->stack_size ? t->stack_size : default_stack;
+    t->stack = eddy__stack_get(size, guarded);
+    if (!t->stack)
+        return false;
+    eddy__fiber_init(&t->fiber, t->stack->lo, t->stack->size, task_entry, t);
+    t->started = true;
     return true;
 }
 

@@ -56,7 +56,7 @@ struct eddy_sched {
 /* Why a task switched back to its scheduler. */
 enum eddy_task_exit {
     TASK_PARKED,  /* waits for a waker */
-    TASK_YIELDED, /* ready, to run after the others */
+    TASK_YIELDED, /* ready, to run after the others (stays RUNNING) */
     TASK_DONE,    /* returned */
 };
 
@@ -101,9 +101,16 @@ uint64_t eddy__task_transition_to_running(eddy_task *t);
  * true if it was notified meanwhile (the caller must queue it again). */
 bool eddy__task_transition_to_idle(eddy_task *t);
 
-/* Scheduler side: the task yielded. Clears RUNNING and sets NOTIFIED: the
- * caller queues it (after the others). */
-void eddy__task_transition_to_yielded(eddy_task *t);
+/* Scheduler side: the task popped from a queue starts running. A task
+ * that yielded never left RUNNING: it waits in its scheduler's deferred
+ * list with its state untouched (a wake meanwhile only sets NOTIFIED, which
+ * shows up later as one spurious wake-up), so resuming it needs no atomic
+ * operation, and neither did yielding. Returns the state before, or 0 for
+ * a yielded task. */
+static inline uint64_t eddy__task_begin_run(eddy_task *t)
+{
+    return t->exit == TASK_YIELDED ? 0 : eddy__task_transition_to_running(t);
+}
 
 /* Marks the task COMPLETE with its result and status (-ECANCELED replaces
  * 0 when the task was aborted), wakes its joiner, and drops the owner's
@@ -135,15 +142,12 @@ bool eddy__task_set_join_waker(eddy_task *t, eddy_waker w);
  * completer then owns the waker and will wake it. */
 bool eddy__task_unset_join_waker(eddy_task *t);
 
-/* Task side: switches from the running task back to the scheduler of this
- * thread, saying why. Returns when the task is resumed. */
-void eddy__task_switch_out(eddy_task *t, enum eddy_task_exit why);
+/* Scheduler side, first run: gives the task a stack and a fiber to start
+ * on. False (the task is left not started) if no stack could be mapped. */
+bool eddy__task_start(eddy_task *t, size_t default_stack, bool guarded);
 
-/* Scheduler side: runs task t (RUNNING) on this thread until it switches
- * out, from the fiber eddy__thread()->home (which the task switches back
- * to). The first run gives it a stack; returns false (and leaves the task
- * not started) if no stack could be mapped. */
-bool eddy__task_resume(eddy_task *t, size_t default_stack, bool guarded);
+/* eddy__task_run and eddy__task_switch_out, the two halves of every
+ * switch, are inline in task/thread.h. */
 
 /* Scheduler side: after a task exits, releases its stack into the thread's
  * cache. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "arch/fiber.h"
+#include "task/overflow.h"
 #include "task/task.h"
 #include "util/parker.h"
 
@@ -28,6 +29,37 @@ typedef struct eddy_thread {
 } eddy_thread;
 
 __attribute__((noinline)) eddy_thread *eddy__thread(void);
+
+/* Scheduler side: runs task t (RUNNING) on this thread, the caller's
+ * thread context th, until it switches out. The task starts from, and
+ * switches back to, th->home (the scheduler loop's fiber). The first run
+ * gives it a stack; returns false (the task is left not started) if no
+ * stack could be mapped. Inline, so the scheduler loop has no returns to
+ * mispredict after the switch. */
+static inline __attribute__((always_inline)) bool eddy__task_run(eddy_thread *th, eddy_task *t,
+                                                                size_t default_stack,
+                                                                bool guarded)
+{
+    if (__builtin_expect(!t->started, 0) && !eddy__task_start(t, default_stack, guarded))
+        return false;
+    eddy_task *caller = th->task; /* a LocalSet loop runs inside a task */
+    th->task = t;
+    eddy__fiber_switch(th->home, &t->fiber);
+    th->task = caller;
+    if (__builtin_expect(!t->stack->guarded, 0) && !eddy__stack_canary_ok(t->stack))
+        eddy__overflow_report(t); /* an unguarded stack overflowed */
+    return true;
+}
+
+/* Task side: switches from the running task back to its scheduler on this
+ * thread, saying why. Returns when the task is resumed, possibly on another
+ * thread: the thread context is read before the switch only. */
+static inline __attribute__((always_inline)) void eddy__task_switch_out(eddy_task *t,
+                                                                       enum eddy_task_exit why)
+{
+    t->exit = why;
+    eddy__fiber_switch(&t->fiber, eddy__thread()->home);
+}
 
 /* This thread's parker (created on first use); NULL on ENOMEM. */
 eddy_parker *eddy__thread_parker(eddy_thread *th);
