@@ -9,5 +9,7 @@
 #include "eddy/time.h"
 #include "eddy/io.h"
 #include "eddy/local_set.h"
+#include "eddy/net.h"
+#include "eddy/fs.h"
 
 #endif /* EDDY_H */

@@ -200,6 +200,14 @@ int eddy__io_wait(eddy_io_source *src, unsigned interest, uint64_t deadline, edd
     return rc;
 }
 
+void eddy__io_clear_error(eddy_io_source *src)
+{
+    /* Racing with the driver is harmless: a newer error stays pending in
+     * the socket, and every operation tries its system call first. */
+    atomic_fetch_and_explicit(&src->readiness, ~(uint_fast64_t)EDDY_IO_ERROR,
+                              memory_order_acq_rel);
+}
+
 void eddy__io_clear(eddy_io_source *src, eddy_io_event ev)
 {
     /* Only the direction bits are cleared: hang-up and error are final. */

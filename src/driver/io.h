@@ -61,6 +61,11 @@ int eddy__io_wait(eddy_io_source *src, unsigned interest, uint64_t deadline, edd
 /* Clears ev.ready's READABLE/WRITABLE bits if no event came since ev. */
 void eddy__io_clear(eddy_io_source *src, eddy_io_event ev);
 
+/* Forgets a pending-error indication once a system call has reported the
+ * error itself. For sockets whose errors are not final (datagrams: an ICMP
+ * error is reported once and the socket works on); stream errors stay. */
+void eddy__io_clear_error(eddy_io_source *src);
+
 /* Driver side: an epoll event for src. */
 void eddy__io_dispatch(eddy_io_source *src, uint32_t epoll_events);
 

@@ -6,6 +6,24 @@
 
 #include "arch/sanitizer.h"
 
+#ifdef EDDY_ASAN
+
+eddy_task *eddy__task_alloc(void)
+{
+    return malloc(sizeof(eddy_task));
+}
+
+void eddy__task_dealloc(eddy_task *t)
+{
+    free(t);
+}
+
+void eddy__task_cache_drain(void)
+{
+}
+
+#else
+
 #define CACHE_MAX 16384 /* about 4 MiB of task headers per thread, at most */
 
 struct task_cache {
@@ -45,7 +63,6 @@ static void cache_key_init(void)
 
 eddy_task *eddy__task_alloc(void)
 {
-#ifndef EDDY_ASAN
     struct task_cache *c = cache();
     eddy_task *t = c->head;
     if (t) {
@@ -53,30 +70,29 @@ eddy_task *eddy__task_alloc(void)
         c->count--;
         return t;
     }
-#endif
     return malloc(sizeof(eddy_task));
 }
 
 void eddy__task_dealloc(eddy_task *t)
 {
-#ifndef EDDY_ASAN
     struct task_cache *c = cache();
-    if (c->count < CACHE_MAX) {
-        if (!c->registered) {
-            pthread_once(&cache_once, cache_key_init);
-            pthread_setspecific(cache_key, c);
-            c->registered = true;
-        }
-        t->next = c->head;
-        c->head = t;
-        c->count++;
+    if (c->count >= CACHE_MAX) {
+        free(t);
         return;
     }
-#endif
-    free(t);
+    if (!c->registered) {
+        pthread_once(&cache_once, cache_key_init);
+        pthread_setspecific(cache_key, c);
+        c->registered = true;
+    }
+    t->next = c->head;
+    c->head = t;
+    c->count++;
 }
 
 void eddy__task_cache_drain(void)
 {
     drain(cache());
 }
+
+#endif

@@ -34,7 +34,21 @@ const char *eddy_strerror(int err)
         return "out of memory, or no stack could be mapped "
                "(see vm.max_map_count)";
     case ENOENT:
-        return "nothing to wait for: the set is empty";
+        return "not found: no such file or directory (or, from a JoinSet, "
+               "nothing left to join)";
+    case ENODATA:
+        return "end of stream before the requested number of bytes";
+    case ENXIO:
+        return "no such host: the name does not resolve";
+    case EPIPE:
+        return "broken pipe: the peer or the channel is closed";
+    case ECONNRESET:
+        return "connection reset by the peer";
+    case EMFILE:
+        return "too many open files in this process (RLIMIT_NOFILE)";
+    case EAGAIN:
+        return "try again: the operation would block or a resource is "
+               "temporarily exhausted";
     case ENOTSUP:
         return "not supported (yet) by this build of eddy";
     default:
