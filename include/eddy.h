@@ -7,6 +7,7 @@
 #include "eddy/task.h"
 #include "eddy/rt.h"
 #include "eddy/time.h"
+#include "eddy/sync.h"
 #include "eddy/io.h"
 #include "eddy/local_set.h"
 #include "eddy/net.h"

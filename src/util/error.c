@@ -23,8 +23,8 @@ const char *eddy_strerror(int err)
                "(a thread-bound call from another thread, or spawn_local "
                "outside a local context)";
     case EBUSY:
-        return "busy: this thread is already driving a runtime "
-               "(nested block_on), or the runtime is in use";
+        return "busy: in use (a nested block_on, a runtime ended from its "
+               "own task, or a primitive freed while held or waited on)";
     case EDEADLK:
         return "would deadlock: waiting here would block the thread that "
                "must make progress";
@@ -41,7 +41,11 @@ const char *eddy_strerror(int err)
     case ENXIO:
         return "no such host: the name does not resolve";
     case EPIPE:
-        return "broken pipe: the peer or the channel is closed";
+        return "closed: the peer, the other end of the channel, or the "
+               "primitive is gone or closed";
+    case EOVERFLOW:
+        return "overflow: a broadcast receiver lagged and missed values "
+               "(or a count went past its maximum)";
     case ECONNRESET:
         return "connection reset by the peer";
     case EMFILE:

@@ -1,0 +1,117 @@
+/* The flavor core and the one wait loop shared by every primitive. */
+#include "sync/core.h"
+
+int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor)
+{
+    switch (flavor) {
+    case EDDY_SYNC_SHARED:
+        c->shared = true;
+        c->owner = 0;
+        pthread_mutex_init(&c->lock, NULL);
+        return 0;
+    case EDDY_SYNC_LOCAL:
+        c->shared = false;
+        c->owner = eddy__thread()->id;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+void eddy__sync_core_destroy(sync_core *c)
+{
+    if (c->shared)
+        pthread_mutex_destroy(&c->lock);
+}
+
+int eddy__sync_channel_opts(const eddy_channel_opts *opts, eddy_sync_flavor *flavor,
+                            size_t *elem_size)
+{
+    eddy_channel_opts o = { 0 };
+    if (opts)
+        o = *opts;
+    if (o.flavor != EDDY_SYNC_SHARED && o.flavor != EDDY_SYNC_LOCAL)
+        return -EINVAL;
+    if (o.elem_size > EDDY_CHANNEL_MAX_ELEM)
+        return -EINVAL;
+    *flavor = o.flavor;
+    *elem_size = o.elem_size ? o.elem_size : sizeof(void *);
+    return 0;
+}
+
+void eddy__sync_complete_all(sync_core *c, sync_waitlist *l, int state, sync_wakes *b)
+{
+    uint64_t end = l->next_seq;
+    for (;;) {
+        sync_wakes_make_room(c, b);
+        sync_waiter *w = l->head;
+        /* The list is in arrival order: the first later arrival ends it. */
+        if (!w || w->seq >= end)
+            return;
+        sync_complete(c, l, w, state, b);
+    }
+}
+
+int eddy__sync_wait_ex(sync_core *c, sync_waitlist *l, sync_waiter *w,
+                       eddy_instant deadline, void (*on_leave)(void *), void *arg)
+{
+    int rc;
+    if (!c->shared) {
+        /* A LOCAL primitive is only ever touched by its owner thread: a
+         * plain caller parked here could never be woken; and a task that
+         * is not pinned to the owner thread (a migratable task of a
+         * multi-thread runtime) might be resumed on another worker and
+         * touch the primitive from there. */
+        eddy_task *t = eddy__current_task();
+        if (!t) {
+            rc = -EDEADLK;
+            goto never_linked;
+        }
+        if (!t->sched ||
+            atomic_load_explicit(&t->sched->owner, memory_order_relaxed) != c->owner) {
+            rc = -EPERM;
+            goto never_linked;
+        }
+    }
+    w->waker = eddy__waker_current();
+    if (!eddy__waker_is_set(w->waker)) {
+        rc = -ENOMEM;
+        goto never_linked;
+    }
+    atomic_store_explicit(&w->state, SYNC_WAITING, memory_order_relaxed);
+    sync_list_push(l, w);
+    sync_unlock(c);
+
+    for (;;) {
+        rc = eddy__wait_current_until(deadline);
+        if (sync_state(c, w) != SYNC_WAITING)
+            return rc == -ECANCELED ? rc : 0;
+        if (rc == 0)
+            continue; /* spurious or late wake: still linked, wait on */
+        /* Leaving (aborted, timed out, no parker): unlink unless a
+         * completion beat us to the lock. */
+        sync_lock(c);
+        if (sync_state(c, w) != SYNC_WAITING) {
+            sync_unlock(c);
+            return rc == -ECANCELED ? rc : 0;
+        }
+        sync_list_remove(l, w);
+        eddy_waker k = w->waker;
+        w->waker.vt = NULL;
+        if (on_leave)
+            on_leave(arg);
+        sync_unlock(c);
+        eddy__waker_drop(k);
+        return rc;
+    }
+
+never_linked:
+    if (on_leave)
+        on_leave(arg);
+    sync_unlock(c);
+    return rc;
+}
+
+int eddy__sync_wait(sync_core *c, sync_waitlist *l, sync_waiter *w, eddy_instant deadline)
+{
+    return eddy__sync_wait_ex(c, l, w, deadline, NULL, NULL);
+}

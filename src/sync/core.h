@@ -1,0 +1,231 @@
+/* What every sync primitive is built from: the flavor (lock or owner
+ * thread), intrusive lists of waiters, batches of wakers to fire after
+ * unlocking, and the one wait loop.
+ *
+ * The two flavors share one implementation. A SHARED primitive guards its
+ * state with a pthread mutex (held only for a few instructions, never
+ * across a suspension); a LOCAL one has no lock at all (sync_lock is a
+ * branch on a bool) and checks instead, at the top of every public
+ * function, that it is called on its owner thread.
+ *
+ * A waiter is a sync_waiter on the waiting task's (or thread's) stack,
+ * linked into the primitive's list with a waker for the caller. Whoever
+ * satisfies it (under the lock): unlinks it, takes its waker, and only then
+ * publishes its new state; after that store the node may vanish at any
+ * moment (the waiter may see the state and return), so nothing touches it
+ * again; the waker is fired after unlocking. The waiter reads its state
+ * without the lock: once it is not SYNC_WAITING, the waiter is done and
+ * never touches the primitive again (unless it must hand back something it
+ * was granted after its task was aborted). */
+#ifndef EDDY_SYNC_CORE_H
+#define EDDY_SYNC_CORE_H
+
+#include <eddy/sync.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "task/task.h"
+#include "task/thread.h"
+#include "task/waker.h"
+
+/* ---- flavor: lock or owner thread ---- */
+
+typedef struct sync_core {
+    bool shared;
+    uint64_t owner;       /* LOCAL: the owner thread (eddy__thread()->id) */
+    pthread_mutex_t lock; /* SHARED only */
+} sync_core;
+
+/* Sets up the core for the flavor; the LOCAL owner is the calling thread.
+ * Returns 0 or -EINVAL for an unknown flavor. */
+int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor);
+void eddy__sync_core_destroy(sync_core *c);
+
+/* False when a LOCAL primitive is used off its owner thread. */
+static inline bool sync_here(const sync_core *c)
+{
+    return c->shared || eddy__thread()->id == c->owner;
+}
+
+static inline void sync_lock(sync_core *c)
+{
+    if (c->shared)
+        pthread_mutex_lock(&c->lock);
+}
+
+static inline void sync_unlock(sync_core *c)
+{
+    if (c->shared)
+        pthread_mutex_unlock(&c->lock);
+}
+
+/* The checks at the top of every public call, with one look at the
+ * thread: a LOCAL primitive refuses other threads (-EPERM); a call that
+ * may wait fails at once in an aborted task (-ECANCELED), even if it could
+ * complete. Returns 0 to go on. */
+static inline int sync_enter(const sync_core *c, bool may_wait)
+{
+    if (c->shared && !may_wait)
+        return 0;
+    eddy_thread *th = eddy__thread();
+    if (!c->shared && th->id != c->owner)
+        return -EPERM;
+    if (may_wait && th->task && eddy__task_is_cancelled(th->task))
+        return -ECANCELED;
+    return 0;
+}
+
+/* Validates an eddy_channel_opts; fills *flavor and *elem_size. */
+int eddy__sync_channel_opts(const eddy_channel_opts *opts, eddy_sync_flavor *flavor,
+                            size_t *elem_size);
+
+/* ---- waiters ---- */
+
+enum sync_wstate {
+    SYNC_WAITING = 0,  /* linked, waiting */
+    SYNC_GRANTED,      /* got what it waited for: permits, a notification */
+    SYNC_CLOSED,       /* the primitive was closed under it */
+    SYNC_NOTIFIED_ALL, /* Notify: woken by notify_waiters (nothing to hand on) */
+};
+
+typedef struct sync_waiter {
+    struct sync_waiter *prev, *next;
+    eddy_waker waker;
+    uint64_t seq;     /* arrival order in its list (wake-all stops at later ones) */
+    size_t n;         /* permits wanted (semaphores) */
+    atomic_int state; /* enum sync_wstate; written under the lock */
+} sync_waiter;
+
+typedef struct sync_waitlist {
+    sync_waiter *head, *tail;
+    uint64_t next_seq;
+} sync_waitlist;
+
+static inline bool sync_list_empty(const sync_waitlist *l)
+{
+    return l->head == NULL;
+}
+
+static inline void sync_list_push(sync_waitlist *l, sync_waiter *w)
+{
+    w->seq = l->next_seq++;
+    w->next = NULL;
+    w->prev = l->tail;
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+}
+
+static inline void sync_list_remove(sync_waitlist *l, sync_waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        l->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        l->tail = w->prev;
+    w->prev = w->next = NULL;
+}
+
+/* A waiter's state: read by the waiter without the lock (acquire pairs
+ * with the release in sync_complete; LOCAL needs no ordering). */
+static inline int sync_state(const sync_core *c, sync_waiter *w)
+{
+    return atomic_load_explicit(&w->state,
+                                c->shared ? memory_order_acquire : memory_order_relaxed);
+}
+
+/* ---- wakers fired after unlocking ---- */
+
+#define SYNC_WAKES_MAX 32
+
+typedef struct sync_wakes {
+    unsigned n;
+    eddy_waker w[SYNC_WAKES_MAX];
+} sync_wakes;
+
+/* Declares an empty batch. Only the count is set: zeroing the whole array
+ * would cost more than the rest of a fast-path call. */
+#define SYNC_WAKES(b) \
+    sync_wakes b;     \
+    b.n = 0
+
+/* Fires (and empties) the batch. Call without the lock. */
+static inline void sync_wakes_fire(sync_wakes *b)
+{
+    for (unsigned i = 0; i < b->n; i++)
+        eddy__waker_wake(b->w[i]);
+    b->n = 0;
+}
+
+/* Under the lock, before completing one more waiter: when the batch is
+ * full, unlocks, fires it and locks again. The caller must re-read anything
+ * it had looked at (the list may have changed meanwhile). */
+static inline void sync_wakes_make_room(sync_core *c, sync_wakes *b)
+{
+    if (b->n == SYNC_WAKES_MAX) {
+        sync_unlock(c);
+        sync_wakes_fire(b);
+        sync_lock(c);
+    }
+}
+
+/* Under the lock: unlinks w, moves its waker into b (which must have room)
+ * and publishes `state`. w must not be touched afterwards. */
+static inline void sync_complete(const sync_core *c, sync_waitlist *l, sync_waiter *w,
+                                 int state, sync_wakes *b)
+{
+    sync_list_remove(l, w);
+    b->w[b->n++] = w->waker;
+    w->waker.vt = NULL;
+    atomic_store_explicit(&w->state, state,
+                          c->shared ? memory_order_release : memory_order_relaxed);
+}
+
+/* Under the lock: completes with `state` every waiter of l that arrived
+ * before this call (later arrivals, possible while the batch is fired
+ * half-way, are left waiting). */
+void eddy__sync_complete_all(sync_core *c, sync_waitlist *l, int state, sync_wakes *b);
+
+/* Completes the first waiter of l, if any, with `state`. Returns whether
+ * there was one. */
+static inline bool sync_complete_first(sync_core *c, sync_waitlist *l, int state,
+                                       sync_wakes *b)
+{
+    sync_wakes_make_room(c, b);
+    if (!l->head)
+        return false;
+    sync_complete(c, l, l->head, state, b);
+    return true;
+}
+
+/* The wait. Called with the lock held and w set up (n; the rest zero);
+ * links w at the tail of l with a waker for the caller and suspends until
+ * w is completed, the deadline passes or the task is aborted. Returns with
+ * the lock RELEASED:
+ *   0           w was completed: sync_state(w) says how (not WAITING).
+ *   -ECANCELED  the task was aborted. If sync_state(w) is still WAITING, w
+ *               has been unlinked and nothing happened; otherwise w was
+ *               completed just before, and the caller must hand on what
+ *               that state grants (a permit, a notification).
+ *   -ETIMEDOUT, -EDEADLK (LOCAL, outside a task), -EPERM (LOCAL, from a
+ *               task not pinned to the owner thread), -ENOMEM (no waker):
+ *               w is not linked; nothing happened.
+ * A completion that races with the deadline wins: 0. */
+int eddy__sync_wait(sync_core *c, sync_waitlist *l, sync_waiter *w, eddy_instant deadline);
+
+/* As eddy__sync_wait, and when it fails with w not completed, calls
+ * on_leave(arg) under the lock, in the same critical section that took w
+ * out (or found it never linked), so that nobody sees the state between. */
+int eddy__sync_wait_ex(sync_core *c, sync_waitlist *l, sync_waiter *w,
+                       eddy_instant deadline, void (*on_leave)(void *), void *arg);
+
+#endif /* EDDY_SYNC_CORE_H */

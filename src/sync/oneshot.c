@@ -1,0 +1,221 @@
+/* oneshot: one allocation holding both ends and room for the value; it is
+ * freed when both ends are gone.
+ *
+ * Lifetime: `refs` counts the live ends and is dropped last, in the final
+ * critical section of a release: completing waiters may unlock half-way
+ * (to fire a full wake batch), and the other end must not free the
+ * channel while we are to lock it again. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/core.h"
+
+struct eddy_oneshot_tx { char unused; };
+struct eddy_oneshot_rx { char unused; };
+
+typedef struct oneshot {
+    sync_core core;
+    size_t elem_size;
+    unsigned refs;    /* live ends: 2, 1, 0 */
+    bool tx_done;     /* sender sent or released */
+    bool rx_closed;   /* rx_close or rx_release: sends fail */
+    bool has_value;   /* sent, not yet received */
+    sync_waitlist rx_waiters;     /* recv */
+    sync_waitlist closed_waiters; /* tx_closed */
+    struct eddy_oneshot_tx tx;
+    struct eddy_oneshot_rx rx;
+    unsigned char value[];
+} oneshot;
+
+#define OF_TX(p) ((oneshot *)((char *)(p) - offsetof(oneshot, tx)))
+#define OF_RX(p) ((oneshot *)((char *)(p) - offsetof(oneshot, rx)))
+
+int eddy_oneshot_channel(const eddy_channel_opts *opts, eddy_oneshot_tx **tx,
+                         eddy_oneshot_rx **rx)
+{
+    eddy_sync_flavor flavor;
+    size_t elem;
+    if (!tx || !rx || eddy__sync_channel_opts(opts, &flavor, &elem) != 0)
+        return -EINVAL;
+    oneshot *ch = calloc(1, sizeof *ch + elem);
+    if (!ch)
+        return -ENOMEM;
+    eddy__sync_core_init(&ch->core, flavor);
+    ch->elem_size = elem;
+    ch->refs = 2;
+    *tx = &ch->tx;
+    *rx = &ch->rx;
+    return 0;
+}
+
+static void destroy(oneshot *ch)
+{
+    eddy__sync_core_destroy(&ch->core);
+    free(ch);
+}
+
+/* Drops the sender (after sending or not); frees when the receiver is
+ * gone too. */
+static int tx_drop(eddy_oneshot_tx *tx, const void *value)
+{
+    if (!tx)
+        return -EINVAL;
+    oneshot *ch = OF_TX(tx);
+    if (!sync_here(&ch->core))
+        return -EPERM;
+    SYNC_WAKES(b);
+    int rc = 0;
+    sync_lock(&ch->core);
+    if (value) {
+        if (ch->rx_closed) {
+            rc = -EPIPE;
+        } else {
+            memcpy(ch->value, value, ch->elem_size);
+            ch->has_value = true;
+        }
+    }
+    ch->tx_done = true;
+    /* The receiver learns either way: a value, or that none will come. */
+    eddy__sync_complete_all(&ch->core, &ch->rx_waiters, SYNC_GRANTED, &b);
+    /* Nobody may wait for the sender's closed() once it is consumed. */
+    eddy__sync_complete_all(&ch->core, &ch->closed_waiters, SYNC_GRANTED, &b);
+    bool last = --ch->refs == 0;
+    sync_unlock(&ch->core);
+    sync_wakes_fire(&b);
+    if (last)
+        destroy(ch);
+    return rc;
+}
+
+int eddy_oneshot_send(eddy_oneshot_tx *tx, const void *value)
+{
+    if (!value)
+        return -EINVAL;
+    return tx_drop(tx, value);
+}
+
+int eddy_oneshot_tx_release(eddy_oneshot_tx *tx)
+{
+    return tx_drop(tx, NULL);
+}
+
+int eddy_oneshot_tx_is_closed(eddy_oneshot_tx *tx)
+{
+    if (!tx)
+        return -EINVAL;
+    oneshot *ch = OF_TX(tx);
+    if (!sync_here(&ch->core))
+        return -EPERM;
+    sync_lock(&ch->core);
+    int closed = ch->rx_closed;
+    sync_unlock(&ch->core);
+    return closed;
+}
+
+int eddy_oneshot_tx_closed_until(eddy_oneshot_tx *tx, eddy_instant deadline)
+{
+    if (!tx)
+        return -EINVAL;
+    oneshot *ch = OF_TX(tx);
+    int erc = sync_enter(&ch->core, true);
+    if (erc)
+        return erc;
+    sync_lock(&ch->core);
+    if (ch->rx_closed) {
+        sync_unlock(&ch->core);
+        return 0;
+    }
+    sync_waiter w = { 0 };
+    /* Completed only by the close (or the misuse of consuming the sender
+     * meanwhile): 0 means closed. */
+    return eddy__sync_wait(&ch->core, &ch->closed_waiters, &w, deadline);
+}
+
+int eddy_oneshot_tx_closed(eddy_oneshot_tx *tx)
+{
+    return eddy_oneshot_tx_closed_until(tx, EDDY_INSTANT_NEVER);
+}
+
+static int recv_impl(eddy_oneshot_rx *rx, void *out, bool wait, eddy_instant deadline)
+{
+    if (!rx)
+        return -EINVAL;
+    oneshot *ch = OF_RX(rx);
+    int erc = sync_enter(&ch->core, wait);
+    if (erc)
+        return erc;
+    sync_lock(&ch->core);
+    for (;;) {
+        if (ch->has_value) {
+            if (out)
+                memcpy(out, ch->value, ch->elem_size);
+            ch->has_value = false;
+            sync_unlock(&ch->core);
+            return 0;
+        }
+        if (ch->tx_done || ch->rx_closed) {
+            /* Dropped unsent, already received, or closed before sent. */
+            sync_unlock(&ch->core);
+            return -EPIPE;
+        }
+        if (!wait) {
+            sync_unlock(&ch->core);
+            return -EAGAIN;
+        }
+        sync_waiter w = { 0 };
+        /* The value, if it comes while we leave, stays for a later
+         * receive: nothing to hand on. */
+        int rc = eddy__sync_wait(&ch->core, &ch->rx_waiters, &w, deadline);
+        if (rc < 0)
+            return rc;
+        sync_lock(&ch->core);
+    }
+}
+
+int eddy_oneshot_recv_until(eddy_oneshot_rx *rx, void *out, eddy_instant deadline)
+{
+    return recv_impl(rx, out, true, deadline);
+}
+
+int eddy_oneshot_recv(eddy_oneshot_rx *rx, void *out)
+{
+    return recv_impl(rx, out, true, EDDY_INSTANT_NEVER);
+}
+
+int eddy_oneshot_try_recv(eddy_oneshot_rx *rx, void *out)
+{
+    return recv_impl(rx, out, false, 0);
+}
+
+static int rx_close(eddy_oneshot_rx *rx, bool release)
+{
+    if (!rx)
+        return -EINVAL;
+    oneshot *ch = OF_RX(rx);
+    if (!sync_here(&ch->core))
+        return -EPERM;
+    SYNC_WAKES(b);
+    sync_lock(&ch->core);
+    ch->rx_closed = true;
+    eddy__sync_complete_all(&ch->core, &ch->closed_waiters, SYNC_GRANTED, &b);
+    bool last = false;
+    if (release) {
+        ch->has_value = false;
+        last = --ch->refs == 0;
+    }
+    sync_unlock(&ch->core);
+    sync_wakes_fire(&b);
+    if (last)
+        destroy(ch);
+    return 0;
+}
+
+int eddy_oneshot_rx_close(eddy_oneshot_rx *rx)
+{
+    return rx_close(rx, false);
+}
+
+int eddy_oneshot_rx_release(eddy_oneshot_rx *rx)
+{
+    return rx_close(rx, true);
+}
