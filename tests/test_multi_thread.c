@@ -317,26 +317,60 @@ static void *parked_in_join(void *arg)
     return NULL;
 }
 
+static eddy_mpsc_tx *chan_tx;
+static eddy_mpsc_rx *chan_rx;
+static eddy_oneshot_rx *oneshot_rx[10];
+
+static void *parked_in_mpsc(void *arg)
+{
+    (void)arg;
+    long v;
+    if (eddy_mpsc_recv(chan_rx, &v) == -ECANCELED)
+        atomic_fetch_add(&cancelled_count, 1);
+    return NULL;
+}
+
+static void *parked_in_oneshot(void *arg)
+{
+    void *v;
+    if (eddy_oneshot_recv(oneshot_rx[T_INT(arg)], &v) == -ECANCELED)
+        atomic_fetch_add(&cancelled_count, 1);
+    return NULL;
+}
+
 static void *park_everything(void *arg)
 {
     (void)arg;
+    eddy_detach(eddy_spawn(parked_in_mpsc, NULL));
     for (int i = 0; i < 10; i++) {
         eddy_detach(eddy_spawn(parked_in_io, T_PTR(i)));
         eddy_detach(eddy_spawn(parked_in_sleep, NULL));
         eddy_detach(eddy_spawn_local(parked_in_join, NULL));
+        eddy_detach(eddy_spawn(parked_in_oneshot, T_PTR(i)));
     }
     eddy_sleep(5);
     return NULL;
 }
 
-Test(multi_thread, shutdown_with_tasks_parked_in_io_timers_and_joins, .timeout = 120)
+Test(multi_thread, shutdown_with_tasks_parked_in_io_timers_joins_and_channels, .timeout = 120)
 {
-    for (int i = 0; i < 10; i++)
+    eddy_oneshot_tx *otx[10];
+    for (int i = 0; i < 10; i++) {
         cr_assert_eq(pipe2(pipes[i], O_CLOEXEC), 0);
+        cr_assert_eq(eddy_oneshot_channel(NULL, &otx[i], &oneshot_rx[i]), 0);
+    }
+    eddy_channel_opts copts = { .elem_size = sizeof(long) };
+    cr_assert_eq(eddy_mpsc_channel(&copts, 4, &chan_tx, &chan_rx), 0);
     eddy_runtime *rt = mt_rt(2);
     mt_block_on(rt, park_everything, NULL);
     cr_assert_eq(eddy_runtime_free(rt), 0);
-    cr_assert_eq(atomic_load(&cancelled_count), 30);
+    cr_assert_eq(atomic_load(&cancelled_count), 41, "parked in I/O, sleep, join, mpsc, oneshot");
+    eddy_mpsc_tx_release(chan_tx);
+    eddy_mpsc_rx_release(chan_rx);
+    for (int i = 0; i < 10; i++) {
+        eddy_oneshot_tx_release(otx[i]);
+        eddy_oneshot_rx_release(oneshot_rx[i]);
+    }
     for (int i = 0; i < 10; i++) {
         close(pipes[i][0]);
         close(pipes[i][1]);
