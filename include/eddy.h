@@ -1,4 +1,5 @@
-/* eddy — an async runtime for C, in the mould of Tokio.
+/** @file
+ * eddy — an async runtime for C, in the mould of Tokio.
  * Include this header to get the whole public API. */
 #ifndef EDDY_H
 #define EDDY_H

@@ -1,4 +1,5 @@
-/* eddy — files and the file system, through the blocking pool.
+/** @file
+ * eddy — files and the file system, through the blocking pool.
  *
  * Regular files are always "ready" to epoll, yet their reads and writes may
  * block on the disk, so every call here runs its system call(s) on the
@@ -38,41 +39,44 @@
 extern "C" {
 #endif
 
+/** An open file whose operations run on the blocking pool. */
 typedef struct eddy_file eddy_file;
 
-/* The most one eddy_file_read/write/pread/pwrite moves (2 MiB). */
+/** The most one eddy_file_read/write/pread/pwrite moves (2 MiB). */
 #define EDDY_FS_MAX_CHUNK ((size_t)2 << 20)
 
-/* Opens `path` as open(2) does (flags O_RDONLY, O_WRONLY|O_CREAT|O_TRUNC,
+/** Opens `path` as open(2) does (flags O_RDONLY, O_WRONLY|O_CREAT|O_TRUNC,
  * O_APPEND, ...; mode for O_CREAT/O_TMPFILE; O_CLOEXEC is always added).
  * Stores the file in *out. 0, -ENOENT, -EACCES, -EEXIST, -EISDIR,
  * -EMFILE, ..., -EINVAL, -ECANCELED. Suspends. */
 EDDY_API int eddy_file_open(const char *path, int flags, mode_t mode, eddy_file **out);
 
-/* Reads up to len bytes (at most EDDY_FS_MAX_CHUNK) at the file offset.
+/** Reads up to len bytes (at most EDDY_FS_MAX_CHUNK) at the file offset.
  * Returns the count, 0 at end of file, or a negative errno. Suspends. */
 EDDY_API ssize_t eddy_file_read(eddy_file *f, void *buf, size_t len);
 
-/* Writes up to len bytes (at most EDDY_FS_MAX_CHUNK) at the file offset
+/** Writes up to len bytes (at most EDDY_FS_MAX_CHUNK) at the file offset
  * (at the end with O_APPEND). Returns the count or a negative errno
  * (-EBADF on a file opened read-only, -ENOSPC, ...). Suspends. */
 EDDY_API ssize_t eddy_file_write(eddy_file *f, const void *buf, size_t len);
 
-/* As read/write at offset `off`, leaving the file offset alone. -EINVAL
+/**@{*/
+/** As read/write at offset `off`, leaving the file offset alone. -EINVAL
  * for a negative offset. Suspends. */
 EDDY_API ssize_t eddy_file_pread(eddy_file *f, void *buf, size_t len, off_t off);
 EDDY_API ssize_t eddy_file_pwrite(eddy_file *f, const void *buf, size_t len, off_t off);
+/**@}*/
 
-/* fsync(2): 0 or a negative errno. Suspends. */
+/** fsync(2): 0 or a negative errno. Suspends. */
 EDDY_API int eddy_file_sync(eddy_file *f);
 
-/* fstat(2) of the open file. 0 or a negative errno. Suspends. */
+/** fstat(2) of the open file. 0 or a negative errno. Suspends. */
 EDDY_API int eddy_file_stat(eddy_file *f, struct stat *st);
 
-/* The file's descriptor (still owned by the eddy_file), -1 for NULL. */
+/** The file's descriptor (still owned by the eddy_file), -1 for NULL. */
 EDDY_API int eddy_file_fd(const eddy_file *f);
 
-/* Closes the file and frees it, in every case (the file must not be used
+/** Closes the file and frees it, in every case (the file must not be used
  * afterwards, and no other call on it may be in progress). Returns close's
  * error (0, -EIO, ...), or -ECANCELED if the calling task was aborted (the
  * descriptor is closed anyway), -EINVAL for NULL. When an aborted
@@ -80,31 +84,31 @@ EDDY_API int eddy_file_fd(const eddy_file *f);
  * descriptor is closed when it ends and 0 is returned. Suspends. */
 EDDY_API int eddy_file_close(eddy_file *f);
 
-/* Reads the whole file at `path` into a new buffer: *data (free() it) and
+/** Reads the whole file at `path` into a new buffer: *data (free() it) and
  * its length *len. The buffer has a NUL byte after the last one (not
  * counted), so text can be used as a string. 0, -ENOENT, -EISDIR, -EFBIG
  * (larger than memory can hold), -ENOMEM, ..., -ECANCELED. Suspends. */
 EDDY_API int eddy_fs_read_all(const char *path, void **data, size_t *len);
 
-/* Writes len bytes of data as the whole content of `path` (created with
+/** Writes len bytes of data as the whole content of `path` (created with
  * mode 0666 & ~umask, or truncated). The data is copied first, so an
  * aborted call never reads the caller's buffer later. 0 or a negative
  * errno. Suspends. */
 EDDY_API int eddy_fs_write_all(const char *path, const void *data, size_t len);
 
-/* stat(2) of `path` (following symlinks). 0, -ENOENT, -ENOTDIR, -EACCES,
+/** stat(2) of `path` (following symlinks). 0, -ENOENT, -ENOTDIR, -EACCES,
  * ... Suspends. */
 EDDY_API int eddy_fs_metadata(const char *path, struct stat *st);
 
-/* Removes a file, or an empty directory (as remove(3)). 0, -ENOENT,
+/** Removes a file, or an empty directory (as remove(3)). 0, -ENOENT,
  * -ENOTEMPTY, -EACCES, ... Suspends. */
 EDDY_API int eddy_fs_remove(const char *path);
 
-/* rename(2): moves `from` to `to`, replacing `to` if it exists. 0,
+/** rename(2): moves `from` to `to`, replacing `to` if it exists. 0,
  * -ENOENT, -EXDEV, -EISDIR, ... Suspends. */
 EDDY_API int eddy_fs_rename(const char *from, const char *to);
 
-/* mkdir(2) with `mode` (0: 0777), minus the umask. 0, -EEXIST, -ENOENT
+/** mkdir(2) with `mode` (0: 0777), minus the umask. 0, -EEXIST, -ENOENT
  * (a parent is missing), -EACCES, ... Suspends. */
 EDDY_API int eddy_fs_create_dir(const char *path, mode_t mode);
 

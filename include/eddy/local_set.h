@@ -1,4 +1,5 @@
-/* eddy — LocalSet: a set of thread-pinned tasks driven inside another
+/** @file
+ * eddy — LocalSet: a set of thread-pinned tasks driven inside another
  * runtime, on the thread that owns the set.
  *
  * The set belongs to the thread that created it. Its tasks run only on
@@ -29,17 +30,18 @@
 extern "C" {
 #endif
 
+/** A set of thread-pinned tasks driven inside another runtime. */
 typedef struct eddy_local_set eddy_local_set;
 
-/* A new, empty set owned by the calling thread. NULL with errno = ENOMEM. */
+/** A new, empty set owned by the calling thread. NULL with errno = ENOMEM. */
 EDDY_API eddy_local_set *eddy_local_set_new(void);
 
-/* Spawns fn(arg) into the set; it starts when the set is next driven.
+/** Spawns fn(arg) into the set; it starts when the set is next driven.
  * NULL with errno = EPERM off the owner thread, EINVAL for NULL arguments,
  * ENOMEM. Does not suspend. */
 EDDY_API eddy_task *eddy_local_set_spawn_local(eddy_local_set *set, eddy_task_fn fn, void *arg);
 
-/* Runs fn(arg) as a task of the set and drives the set's tasks until it
+/** Runs fn(arg) as a task of the set and drives the set's tasks until it
  * returns; the result goes to *result (if not NULL). The other tasks of
  * the set stay in it (they run again when the set is next driven).
  * Must be called from a task on the owner thread.
@@ -50,12 +52,12 @@ EDDY_API eddy_task *eddy_local_set_spawn_local(eddy_local_set *set, eddy_task_fn
 EDDY_API int eddy_local_set_run_until(eddy_local_set *set, eddy_task_fn fn, void *arg,
                                       void **result);
 
-/* Drives the set until every task in it has finished. From a task on the
+/** Drives the set until every task in it has finished. From a task on the
  * owner thread. Returns 0, -ECANCELED if the calling task is aborted (the
  * set keeps its tasks), -EPERM, -EBUSY, -EINVAL. Suspends. */
 EDDY_API int eddy_local_set_wait(eddy_local_set *set);
 
-/* eddy_runtime_block_on(rt, <run_until(set, fn, arg)>): drives a
+/** eddy_runtime_block_on(rt, <run_until(set, fn, arg)>): drives a
  * current-thread runtime on the calling thread (the owner) with the set
  * inside it. Returns as eddy_local_set_run_until, plus -ENOTSUP for a
  * multi-thread runtime (run the set inside one of its tasks instead) and
@@ -63,7 +65,7 @@ EDDY_API int eddy_local_set_wait(eddy_local_set *set);
 EDDY_API int eddy_local_set_block_on(eddy_local_set *set, eddy_runtime *rt, eddy_task_fn fn,
                                      void *arg, void **result);
 
-/* Cancels every task in the set, runs each to its exit on this (the
+/** Cancels every task in the set, runs each to its exit on this (the
  * owner) thread, and frees the set; their joins report -ECANCELED.
  * Returns 0, -EPERM off the owner thread (the set is left as it was),
  * -EBUSY while the set is being driven, -EINVAL for NULL. May suspend (in

@@ -1,4 +1,5 @@
-/* eddy — synchronisation primitives: channels (oneshot, mpsc, watch,
+/** @file
+ * eddy — synchronisation primitives: channels (oneshot, mpsc, watch,
  * broadcast) and Notify, Semaphore, Mutex, RwLock, Barrier.
  *
  * FLAVORS. Every primitive comes in two flavors, chosen at creation:
@@ -72,56 +73,63 @@
 extern "C" {
 #endif
 
+/** Which of the two implementations a primitive uses. */
 typedef enum eddy_sync_flavor {
-    EDDY_SYNC_SHARED = 0, /* thread-safe: any task, runtime or thread */
-    EDDY_SYNC_LOCAL = 1,  /* owner thread only: no locks, no atomics */
+    EDDY_SYNC_SHARED = 0, /**< thread-safe: any task, runtime or thread */
+    EDDY_SYNC_LOCAL = 1,  /**< owner thread only: no locks, no atomics */
 } eddy_sync_flavor;
 
-/* Options of every channel. Zero-initialised (or NULL) means: shared
+/** Options of every channel. Zero-initialised (or NULL) means: shared
  * flavor, values of sizeof(void *) bytes. */
 typedef struct eddy_channel_opts {
-    eddy_sync_flavor flavor;
-    /* Bytes per value, copied in by send and out by receive
+    eddy_sync_flavor flavor; /**< Shared (default) or local. */
+    /** Bytes per value, copied in by send and out by receive
      * (0: sizeof(void *)); at most EDDY_CHANNEL_MAX_ELEM. */
     size_t elem_size;
 } eddy_channel_opts;
 
+/** The largest value a channel carries, in bytes. */
 #define EDDY_CHANNEL_MAX_ELEM ((size_t)1 << 20)
 
 /* ======================================================================
  * oneshot: one value, sent once, received once.
  * ====================================================================== */
 
+/** The sending end of a oneshot channel. */
 typedef struct eddy_oneshot_tx eddy_oneshot_tx;
+/** The receiving end of a oneshot channel. */
 typedef struct eddy_oneshot_rx eddy_oneshot_rx;
 
-/* Creates a oneshot channel; stores its two ends in *tx and *rx.
+/** Creates a oneshot channel; stores its two ends in *tx and *rx.
  * Returns 0, -EINVAL (NULL out-parameter, bad options), -ENOMEM.
  * Does not suspend. Any thread (a LOCAL channel belongs to the caller's). */
 EDDY_API int eddy_oneshot_channel(const eddy_channel_opts *opts,
                                   eddy_oneshot_tx **tx, eddy_oneshot_rx **rx);
 
-/* Sends the value (elem_size bytes at `value`) and consumes the sender,
+/** Sends the value (elem_size bytes at `value`) and consumes the sender,
  * whatever the outcome. Returns 0, or -EPIPE when the receiver is closed or
  * released (the value was not delivered; what it points to is still the
  * caller's); -EINVAL for NULL (tx not consumed); -EPERM (LOCAL, other
  * thread; not consumed). Does not suspend. */
 EDDY_API int eddy_oneshot_send(eddy_oneshot_tx *tx, const void *value);
 
-/* Drops the sender without sending: the receiver gets -EPIPE. Returns 0,
+/** Drops the sender without sending: the receiver gets -EPIPE. Returns 0,
  * -EINVAL for NULL, -EPERM. Does not suspend. */
 EDDY_API int eddy_oneshot_tx_release(eddy_oneshot_tx *tx);
 
-/* 1 when the receiver is closed or released (a send would fail), else 0;
+/** 1 when the receiver is closed or released (a send would fail), else 0;
  * -EINVAL, -EPERM. Does not suspend. */
 EDDY_API int eddy_oneshot_tx_is_closed(eddy_oneshot_tx *tx);
 
-/* Waits until the receiver is closed or released. Returns 0, -ECANCELED,
+/**@{*/
+/** Waits until the receiver is closed or released. Returns 0, -ECANCELED,
  * -ETIMEDOUT (_until), -EPERM, -EDEADLK. Suspends. */
 EDDY_API int eddy_oneshot_tx_closed(eddy_oneshot_tx *tx);
 EDDY_API int eddy_oneshot_tx_closed_until(eddy_oneshot_tx *tx, eddy_instant deadline);
+/**@}*/
 
-/* Waits for the value and copies it to `out` (elem_size bytes; NULL to
+/**@{*/
+/** Waits for the value and copies it to `out` (elem_size bytes; NULL to
  * discard it). Returns 0; -EPIPE when the sender was dropped without
  * sending, or the value was already received; -ECANCELED (the value, if it
  * comes, stays for a later receive); -ETIMEDOUT (_until); -EPERM;
@@ -129,16 +137,17 @@ EDDY_API int eddy_oneshot_tx_closed_until(eddy_oneshot_tx *tx, eddy_instant dead
 EDDY_API int eddy_oneshot_recv(eddy_oneshot_rx *rx, void *out);
 EDDY_API int eddy_oneshot_recv_until(eddy_oneshot_rx *rx, void *out,
                                      eddy_instant deadline);
+/**@}*/
 
-/* As recv without waiting: -EAGAIN when no value has been sent yet. */
+/** As recv without waiting: -EAGAIN when no value has been sent yet. */
 EDDY_API int eddy_oneshot_try_recv(eddy_oneshot_rx *rx, void *out);
 
-/* Closes the receiving side: later sends fail with -EPIPE and the sender's
+/** Closes the receiving side: later sends fail with -EPIPE and the sender's
  * closed() wait returns. A value sent before the close can still be taken
  * with try_recv/recv. Returns 0, -EINVAL, -EPERM. Does not suspend. */
 EDDY_API int eddy_oneshot_rx_close(eddy_oneshot_rx *rx);
 
-/* Closes (as rx_close) and drops the receiver, and any value in it.
+/** Closes (as rx_close) and drops the receiver, and any value in it.
  * Returns 0, -EINVAL, -EPERM. Does not suspend. */
 EDDY_API int eddy_oneshot_rx_release(eddy_oneshot_rx *rx);
 
@@ -147,21 +156,24 @@ EDDY_API int eddy_oneshot_rx_release(eddy_oneshot_rx *rx);
  * channel holds `capacity` values) or unbounded.
  * ====================================================================== */
 
+/** A (counted, clonable) sending end of an mpsc channel. */
 typedef struct eddy_mpsc_tx eddy_mpsc_tx;
+/** The receiving end of an mpsc channel. */
 typedef struct eddy_mpsc_rx eddy_mpsc_rx;
 
-/* Creates a bounded channel holding at most `capacity` (>= 1) values.
+/** Creates a bounded channel holding at most `capacity` (>= 1) values.
  * Returns 0, -EINVAL (capacity 0, NULL out-parameter, bad options),
  * -ENOMEM. Does not suspend. Any thread. */
 EDDY_API int eddy_mpsc_channel(const eddy_channel_opts *opts, size_t capacity,
                                eddy_mpsc_tx **tx, eddy_mpsc_rx **rx);
 
-/* Creates an unbounded channel: sends never wait (they fail with -ENOMEM
+/** Creates an unbounded channel: sends never wait (they fail with -ENOMEM
  * only when memory runs out). Returns as eddy_mpsc_channel. */
 EDDY_API int eddy_mpsc_unbounded_channel(const eddy_channel_opts *opts,
                                          eddy_mpsc_tx **tx, eddy_mpsc_rx **rx);
 
-/* Sends a value (elem_size bytes at `msg`). On a bounded channel, waits
+/**@{*/
+/** Sends a value (elem_size bytes at `msg`). On a bounded channel, waits
  * (first come, first served) while it is full. Returns 0; -EPIPE when the
  * receiver is closed or released (also while waiting; the value is not
  * sent); -ECANCELED / -ETIMEDOUT (_until: not sent; a slot granted meanwhile
@@ -170,56 +182,63 @@ EDDY_API int eddy_mpsc_unbounded_channel(const eddy_channel_opts *opts,
 EDDY_API int eddy_mpsc_send(eddy_mpsc_tx *tx, const void *msg);
 EDDY_API int eddy_mpsc_send_until(eddy_mpsc_tx *tx, const void *msg,
                                   eddy_instant deadline);
+/**@}*/
 
-/* Sends without waiting: -EAGAIN when the channel is full (or other
+/** Sends without waiting: -EAGAIN when the channel is full (or other
  * senders are already waiting for room), -EPIPE when closed. */
 EDDY_API int eddy_mpsc_try_send(eddy_mpsc_tx *tx, const void *msg);
 
-/* Another reference to the sending side (the same pointer is returned).
+/** Another reference to the sending side (the same pointer is returned).
  * The channel closes for the receiver when the last sender is released.
  * NULL with errno = EINVAL, EPERM, or EPIPE when every sender was already
  * released (tx is stale: clone before releasing). Does not suspend. */
 EDDY_API eddy_mpsc_tx *eddy_mpsc_tx_clone(eddy_mpsc_tx *tx);
 
-/* Drops one sender reference. Returns 0, -EINVAL, -EPERM. */
+/** Drops one sender reference. Returns 0, -EINVAL, -EPERM. */
 EDDY_API int eddy_mpsc_tx_release(eddy_mpsc_tx *tx);
 
-/* 1 when the receiver is closed or released, else 0; -EINVAL, -EPERM. */
+/** 1 when the receiver is closed or released, else 0; -EINVAL, -EPERM. */
 EDDY_API int eddy_mpsc_tx_is_closed(eddy_mpsc_tx *tx);
 
-/* Waits until the receiver is closed or released. Returns 0, -ECANCELED,
+/**@{*/
+/** Waits until the receiver is closed or released. Returns 0, -ECANCELED,
  * -ETIMEDOUT (_until), -EPERM, -EDEADLK. Suspends. */
 EDDY_API int eddy_mpsc_tx_closed(eddy_mpsc_tx *tx);
 EDDY_API int eddy_mpsc_tx_closed_until(eddy_mpsc_tx *tx, eddy_instant deadline);
+/**@}*/
 
-/* Waits for the next value and copies it to `out` (NULL to discard).
+/**@{*/
+/** Waits for the next value and copies it to `out` (NULL to discard).
  * Returns 0; -EPIPE once the channel is closed (every sender released, or
  * rx_close) AND empty: every value sent before the close is received
  * first; -ECANCELED / -ETIMEDOUT (_until: no value taken); -EPERM;
  * -EDEADLK. Suspends. One task at a time per receiver. */
 EDDY_API int eddy_mpsc_recv(eddy_mpsc_rx *rx, void *out);
 EDDY_API int eddy_mpsc_recv_until(eddy_mpsc_rx *rx, void *out, eddy_instant deadline);
+/**@}*/
 
-/* As recv without waiting: -EAGAIN when empty (and not closed). */
+/** As recv without waiting: -EAGAIN when empty (and not closed). */
 EDDY_API int eddy_mpsc_try_recv(eddy_mpsc_rx *rx, void *out);
 
-/* Waits until at least one value is queued, then takes up to `max` (>= 1)
+/**@{*/
+/** Waits until at least one value is queued, then takes up to `max` (>= 1)
  * values at once into buf (an array of max values). Returns how many
  * (>= 1), or the errors of eddy_mpsc_recv. Suspends. */
 EDDY_API ssize_t eddy_mpsc_recv_many(eddy_mpsc_rx *rx, void *buf, size_t max);
 EDDY_API ssize_t eddy_mpsc_recv_many_until(eddy_mpsc_rx *rx, void *buf, size_t max,
                                            eddy_instant deadline);
+/**@}*/
 
-/* Number of values queued now (>= 0), -EINVAL, -EPERM. Does not suspend. */
+/** Number of values queued now (>= 0), -EINVAL, -EPERM. Does not suspend. */
 EDDY_API ssize_t eddy_mpsc_rx_len(eddy_mpsc_rx *rx);
 
-/* Closes the channel from the receiving side: sends fail with -EPIPE from
+/** Closes the channel from the receiving side: sends fail with -EPIPE from
  * now on (waiting senders are woken with it); values already queued can
  * still be received, then recv returns -EPIPE. Returns 0, -EINVAL, -EPERM.
  * Does not suspend. */
 EDDY_API int eddy_mpsc_rx_close(eddy_mpsc_rx *rx);
 
-/* Closes (as rx_close) and drops the receiver and every value still
+/** Closes (as rx_close) and drops the receiver and every value still
  * queued. Returns 0, -EINVAL, -EPERM. Does not suspend. */
 EDDY_API int eddy_mpsc_rx_release(eddy_mpsc_rx *rx);
 
@@ -228,58 +247,64 @@ EDDY_API int eddy_mpsc_rx_release(eddy_mpsc_rx *rx);
  * receivers are told that it changed.
  * ====================================================================== */
 
+/** The sending end of a watch channel. */
 typedef struct eddy_watch_tx eddy_watch_tx;
+/** A receiving end of a watch channel. */
 typedef struct eddy_watch_rx eddy_watch_rx;
 
-/* Creates a watch channel holding a copy of `init` (elem_size bytes; NULL
+/** Creates a watch channel holding a copy of `init` (elem_size bytes; NULL
  * for zeroes), seen by the first receiver. Returns 0, -EINVAL, -ENOMEM.
  * Does not suspend. Any thread. */
 EDDY_API int eddy_watch_channel(const eddy_channel_opts *opts, const void *init,
                                 eddy_watch_tx **tx, eddy_watch_rx **rx);
 
-/* Replaces the value and tells every receiver it changed. Returns 0, or
+/** Replaces the value and tells every receiver it changed. Returns 0, or
  * -EPIPE when no receiver is left (the value is then not stored), -EINVAL,
  * -EPERM. Does not suspend. */
 EDDY_API int eddy_watch_send(eddy_watch_tx *tx, const void *value);
 
-/* A new receiver that has seen the current value. NULL with errno =
+/** A new receiver that has seen the current value. NULL with errno =
  * EINVAL, EPERM, ENOMEM. Does not suspend. */
 EDDY_API eddy_watch_rx *eddy_watch_tx_subscribe(eddy_watch_tx *tx);
 
-/* Number of receivers (>= 0), -EINVAL, -EPERM. Does not suspend. */
+/** Number of receivers (>= 0), -EINVAL, -EPERM. Does not suspend. */
 EDDY_API ssize_t eddy_watch_tx_receiver_count(eddy_watch_tx *tx);
 
-/* Waits until every receiver is released. Returns 0, -ECANCELED,
+/**@{*/
+/** Waits until every receiver is released. Returns 0, -ECANCELED,
  * -ETIMEDOUT (_until), -EPERM, -EDEADLK. Suspends. */
 EDDY_API int eddy_watch_tx_closed(eddy_watch_tx *tx);
 EDDY_API int eddy_watch_tx_closed_until(eddy_watch_tx *tx, eddy_instant deadline);
+/**@}*/
 
-/* Drops the sender: receivers' changed() returns -EPIPE once they have
+/** Drops the sender: receivers' changed() returns -EPIPE once they have
  * seen the last value. Returns 0, -EINVAL, -EPERM. */
 EDDY_API int eddy_watch_tx_release(eddy_watch_tx *tx);
 
-/* Copies the current value to `out` without marking it seen. Works after
+/** Copies the current value to `out` without marking it seen. Works after
  * the sender is gone. Returns 0, -EINVAL, -EPERM. Does not suspend. */
 EDDY_API int eddy_watch_borrow(eddy_watch_rx *rx, void *out);
 
-/* As borrow, and marks the value seen. */
+/** As borrow, and marks the value seen. */
 EDDY_API int eddy_watch_borrow_and_update(eddy_watch_rx *rx, void *out);
 
-/* 1 when a value not yet seen by this receiver is there, 0 when not,
+/** 1 when a value not yet seen by this receiver is there, 0 when not,
  * -EPIPE when not and the sender is gone; -EINVAL, -EPERM. */
 EDDY_API int eddy_watch_has_changed(eddy_watch_rx *rx);
 
-/* Waits until there is a value this receiver has not seen, and marks it
+/**@{*/
+/** Waits until there is a value this receiver has not seen, and marks it
  * seen (read it with borrow). Returns 0 at once if there already is one;
  * -EPIPE when the sender is gone and nothing is unseen; -ECANCELED,
  * -ETIMEDOUT (_until), -EPERM, -EDEADLK. Suspends. */
 EDDY_API int eddy_watch_changed(eddy_watch_rx *rx);
 EDDY_API int eddy_watch_changed_until(eddy_watch_rx *rx, eddy_instant deadline);
+/**@}*/
 
-/* Another receiver, having seen what rx has seen. NULL with errno. */
+/** Another receiver, having seen what rx has seen. NULL with errno. */
 EDDY_API eddy_watch_rx *eddy_watch_rx_clone(eddy_watch_rx *rx);
 
-/* Drops a receiver. Returns 0, -EINVAL, -EPERM. */
+/** Drops a receiver. Returns 0, -EINVAL, -EPERM. */
 EDDY_API int eddy_watch_rx_release(eddy_watch_rx *rx);
 
 /* ======================================================================
@@ -289,31 +314,34 @@ EDDY_API int eddy_watch_rx_release(eddy_watch_rx *rx);
  * told how many.
  * ====================================================================== */
 
+/** A sending end of a broadcast channel. */
 typedef struct eddy_broadcast_tx eddy_broadcast_tx;
+/** A receiving end of a broadcast channel. */
 typedef struct eddy_broadcast_rx eddy_broadcast_rx;
 
-/* Creates a broadcast channel keeping the last `capacity` (>= 1) values.
+/** Creates a broadcast channel keeping the last `capacity` (>= 1) values.
  * Returns 0, -EINVAL, -ENOMEM. Does not suspend. Any thread. */
 EDDY_API int eddy_broadcast_channel(const eddy_channel_opts *opts, size_t capacity,
                                     eddy_broadcast_tx **tx, eddy_broadcast_rx **rx);
 
-/* Sends a value to every current receiver; never waits (the oldest value
+/** Sends a value to every current receiver; never waits (the oldest value
  * is overwritten when the ring is full). Returns the number of receivers
  * (>= 1), or -EPIPE when there is none (not stored), -EINVAL, -EPERM. */
 EDDY_API int eddy_broadcast_send(eddy_broadcast_tx *tx, const void *value);
 
-/* Another reference to the sending side (the same pointer). The channel
+/** Another reference to the sending side (the same pointer). The channel
  * closes when the last sender is released. NULL with errno = EINVAL,
  * EPERM, or EPIPE when every sender was already released. */
 EDDY_API eddy_broadcast_tx *eddy_broadcast_tx_clone(eddy_broadcast_tx *tx);
 
-/* A new receiver that gets the values sent from now on. NULL with errno. */
+/** A new receiver that gets the values sent from now on. NULL with errno. */
 EDDY_API eddy_broadcast_rx *eddy_broadcast_tx_subscribe(eddy_broadcast_tx *tx);
 
-/* Drops one sender reference. Returns 0, -EINVAL, -EPERM. */
+/** Drops one sender reference. Returns 0, -EINVAL, -EPERM. */
 EDDY_API int eddy_broadcast_tx_release(eddy_broadcast_tx *tx);
 
-/* Waits for this receiver's next value and copies it to `out` (NULL to
+/**@{*/
+/** Waits for this receiver's next value and copies it to `out` (NULL to
  * discard). Returns 0; -EOVERFLOW when values were lost because this
  * receiver lagged: their number goes to *missed (if not NULL) and the next
  * call receives the oldest value still kept; -EPIPE when every sender is
@@ -322,47 +350,52 @@ EDDY_API int eddy_broadcast_tx_release(eddy_broadcast_tx *tx);
 EDDY_API int eddy_broadcast_recv(eddy_broadcast_rx *rx, void *out, uint64_t *missed);
 EDDY_API int eddy_broadcast_recv_until(eddy_broadcast_rx *rx, void *out,
                                        uint64_t *missed, eddy_instant deadline);
+/**@}*/
 
-/* As recv without waiting: -EAGAIN when no new value is there. */
+/** As recv without waiting: -EAGAIN when no new value is there. */
 EDDY_API int eddy_broadcast_try_recv(eddy_broadcast_rx *rx, void *out, uint64_t *missed);
 
-/* A new receiver of the same channel that gets the values sent from now
+/** A new receiver of the same channel that gets the values sent from now
  * on (as tx_subscribe). NULL with errno. */
 EDDY_API eddy_broadcast_rx *eddy_broadcast_rx_resubscribe(eddy_broadcast_rx *rx);
 
-/* Drops a receiver. Returns 0, -EINVAL, -EPERM. */
+/** Drops a receiver. Returns 0, -EINVAL, -EPERM. */
 EDDY_API int eddy_broadcast_rx_release(eddy_broadcast_rx *rx);
 
 /* ======================================================================
  * Notify: wakes one waiting task, or all of them.
  * ====================================================================== */
 
+/** A Notify: wakes one waiter or all of them; stores a permit when nobody waits. */
 typedef struct eddy_notify eddy_notify;
 
-/* A new Notify. NULL with errno = EINVAL (bad flavor), ENOMEM. Any
+/** A new Notify. NULL with errno = EINVAL (bad flavor), ENOMEM. Any
  * thread. */
 EDDY_API eddy_notify *eddy_notify_new(eddy_sync_flavor flavor);
 
-/* Frees it. Returns 0, -EBUSY while tasks wait on it, -EINVAL, -EPERM. */
+/** Frees it. Returns 0, -EBUSY while tasks wait on it, -EINVAL, -EPERM. */
 EDDY_API int eddy_notify_free(eddy_notify *n);
 
-/* Wakes the longest-waiting waiter; with nobody waiting, stores a permit
+/** Wakes the longest-waiting waiter; with nobody waiting, stores a permit
  * (at most one) that the next wait consumes at once. Returns 0, -EINVAL,
  * -EPERM. Does not suspend. */
 EDDY_API int eddy_notify_one(eddy_notify *n);
 
-/* Wakes every task waiting now; stores no permit. Returns 0, -EINVAL,
+/** Wakes every task waiting now; stores no permit. Returns 0, -EINVAL,
  * -EPERM. Does not suspend. */
 EDDY_API int eddy_notify_waiters(eddy_notify *n);
 
-/* Waits for a notification (or consumes the stored permit). Returns 0,
+/**@{*/
+/** Waits for a notification (or consumes the stored permit). Returns 0,
  * -ECANCELED (a notify_one meant for the aborted waiter passes to the next
  * waiter, or back to the permit), -ETIMEDOUT (_until), -EPERM, -EDEADLK.
  * Suspends. */
 EDDY_API int eddy_notify_wait(eddy_notify *n);
 EDDY_API int eddy_notify_wait_until(eddy_notify *n, eddy_instant deadline);
+/**@}*/
 
-/* Closing the check-then-wait race of notify_waiters (Tokio's
+/**@{*/
+/** Closing the check-then-wait race of notify_waiters (Tokio's
  * Notified::enable): read the epoch, check your condition, then wait
  * "since" the epoch: the wait returns at once if notify_waiters was called
  * after the epoch was read. eddy_notify_epoch stores the number of
@@ -371,24 +404,27 @@ EDDY_API int eddy_notify_epoch(eddy_notify *n, uint64_t *epoch);
 EDDY_API int eddy_notify_wait_since(eddy_notify *n, uint64_t epoch);
 EDDY_API int eddy_notify_wait_since_until(eddy_notify *n, uint64_t epoch,
                                           eddy_instant deadline);
+/**@}*/
 
 /* ======================================================================
  * Semaphore: a count of permits, acquired first come, first served.
  * ====================================================================== */
 
+/** A fair (FIFO) counting semaphore. */
 typedef struct eddy_semaphore eddy_semaphore;
 
-/* The largest number of permits a semaphore holds. */
+/** The largest number of permits a semaphore holds. */
 #define EDDY_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 3)
 
-/* A semaphore with `permits` permits. NULL with errno = EINVAL (bad
+/** A semaphore with `permits` permits. NULL with errno = EINVAL (bad
  * flavor, permits > EDDY_SEMAPHORE_MAX_PERMITS), ENOMEM. Any thread. */
 EDDY_API eddy_semaphore *eddy_semaphore_new(eddy_sync_flavor flavor, size_t permits);
 
-/* Frees it. Returns 0, -EBUSY while tasks wait on it, -EINVAL, -EPERM. */
+/** Frees it. Returns 0, -EBUSY while tasks wait on it, -EINVAL, -EPERM. */
 EDDY_API int eddy_semaphore_free(eddy_semaphore *s);
 
-/* Takes n permits, waiting (in FIFO order: a large request at the head
+/**@{*/
+/** Takes n permits, waiting (in FIFO order: a large request at the head
  * holds back later small ones) until they are there. n = 0 succeeds at
  * once. Returns 0; -EPIPE when the semaphore is closed (also while
  * waiting); -EINVAL for n > EDDY_SEMAPHORE_MAX_PERMITS; -ECANCELED /
@@ -396,25 +432,26 @@ EDDY_API int eddy_semaphore_free(eddy_semaphore *s);
 EDDY_API int eddy_semaphore_acquire(eddy_semaphore *s, size_t n);
 EDDY_API int eddy_semaphore_acquire_until(eddy_semaphore *s, size_t n,
                                           eddy_instant deadline);
+/**@}*/
 
-/* Takes n permits without waiting: -EAGAIN when fewer are available (or
+/** Takes n permits without waiting: -EAGAIN when fewer are available (or
  * others wait before), -EPIPE when closed. */
 EDDY_API int eddy_semaphore_try_acquire(eddy_semaphore *s, size_t n);
 
-/* Adds n permits (giving back acquired ones, or new ones), waking the
+/** Adds n permits (giving back acquired ones, or new ones), waking the
  * waiters they satisfy. Returns 0, -EOVERFLOW (nothing added) when the
  * count would pass EDDY_SEMAPHORE_MAX_PERMITS, -EINVAL, -EPERM. Does not
  * suspend. */
 EDDY_API int eddy_semaphore_release(eddy_semaphore *s, size_t n);
 
-/* Closes the semaphore: every waiter and every later acquire gets -EPIPE.
+/** Closes the semaphore: every waiter and every later acquire gets -EPIPE.
  * Returns 0, -EINVAL, -EPERM. Does not suspend. */
 EDDY_API int eddy_semaphore_close(eddy_semaphore *s);
 
-/* 1 when closed, else 0; -EINVAL, -EPERM. */
+/** 1 when closed, else 0; -EINVAL, -EPERM. */
 EDDY_API int eddy_semaphore_is_closed(eddy_semaphore *s);
 
-/* The permits available now (>= 0), -EINVAL, -EPERM. */
+/** The permits available now (>= 0), -EINVAL, -EPERM. */
 EDDY_API ssize_t eddy_semaphore_available(eddy_semaphore *s);
 
 /* ======================================================================
@@ -423,26 +460,29 @@ EDDY_API ssize_t eddy_semaphore_available(eddy_semaphore *s);
  * task: it may be unlocked by another task or thread than the locker.
  * ====================================================================== */
 
+/** A fair (FIFO) async mutex. */
 typedef struct eddy_mutex eddy_mutex;
 
-/* A new unlocked mutex. NULL with errno = EINVAL, ENOMEM. Any thread. */
+/** A new unlocked mutex. NULL with errno = EINVAL, ENOMEM. Any thread. */
 EDDY_API eddy_mutex *eddy_mutex_new(eddy_sync_flavor flavor);
 
-/* Frees it. Returns 0, -EBUSY while locked or waited on, -EINVAL, -EPERM. */
+/** Frees it. Returns 0, -EBUSY while locked or waited on, -EINVAL, -EPERM. */
 EDDY_API int eddy_mutex_free(eddy_mutex *m);
 
-/* Locks it, waiting in FIFO order while it is held. Returns 0,
+/**@{*/
+/** Locks it, waiting in FIFO order while it is held. Returns 0,
  * -ECANCELED / -ETIMEDOUT (_until): not locked (if it was handed to the
  * aborted waiter meanwhile, it passes to the next one); -EPERM; -EDEADLK.
  * Holders are not tracked: locking a mutex one already holds waits
  * forever (or until the deadline or an abort). Suspends. */
 EDDY_API int eddy_mutex_lock(eddy_mutex *m);
 EDDY_API int eddy_mutex_lock_until(eddy_mutex *m, eddy_instant deadline);
+/**@}*/
 
-/* Locks it without waiting: 0, or -EAGAIN when held (or waited for). */
+/** Locks it without waiting: 0, or -EAGAIN when held (or waited for). */
 EDDY_API int eddy_mutex_try_lock(eddy_mutex *m);
 
-/* Unlocks it, handing it to the longest waiter if any. Returns 0, -EINVAL
+/** Unlocks it, handing it to the longest waiter if any. Returns 0, -EINVAL
  * when it is not locked (or NULL), -EPERM. Does not suspend. */
 EDDY_API int eddy_mutex_unlock(eddy_mutex *m);
 
@@ -451,59 +491,67 @@ EDDY_API int eddy_mutex_unlock(eddy_mutex *m);
  * back readers that come after it, so writers are never starved.
  * ====================================================================== */
 
+/** A fair (FIFO) async reader-writer lock. */
 typedef struct eddy_rwlock eddy_rwlock;
 
-/* The largest number of simultaneous readers. */
+/** The largest number of simultaneous readers. */
 #define EDDY_RWLOCK_MAX_READERS ((size_t)UINT32_MAX >> 3)
 
-/* A new unlocked RwLock. NULL with errno = EINVAL, ENOMEM. Any thread. */
+/** A new unlocked RwLock. NULL with errno = EINVAL, ENOMEM. Any thread. */
 EDDY_API eddy_rwlock *eddy_rwlock_new(eddy_sync_flavor flavor);
 
-/* Frees it. Returns 0, -EBUSY while held or waited on, -EINVAL, -EPERM. */
+/** Frees it. Returns 0, -EBUSY while held or waited on, -EINVAL, -EPERM. */
 EDDY_API int eddy_rwlock_free(eddy_rwlock *rw);
 
-/* Locks for reading (shared with other readers). Returns 0, -ECANCELED,
+/**@{*/
+/** Locks for reading (shared with other readers). Returns 0, -ECANCELED,
  * -ETIMEDOUT (_until), -EPERM, -EDEADLK. Suspends. */
 EDDY_API int eddy_rwlock_read(eddy_rwlock *rw);
 EDDY_API int eddy_rwlock_read_until(eddy_rwlock *rw, eddy_instant deadline);
+/**@}*/
 
-/* Read-locks without waiting: 0, or -EAGAIN. */
+/** Read-locks without waiting: 0, or -EAGAIN. */
 EDDY_API int eddy_rwlock_try_read(eddy_rwlock *rw);
 
-/* Drops one read lock. Returns 0, -EINVAL when not read-locked, -EPERM. */
+/** Drops one read lock. Returns 0, -EINVAL when not read-locked, -EPERM. */
 EDDY_API int eddy_rwlock_read_unlock(eddy_rwlock *rw);
 
-/* Locks for writing (exclusive). Returns 0, -ECANCELED, -ETIMEDOUT
+/**@{*/
+/** Locks for writing (exclusive). Returns 0, -ECANCELED, -ETIMEDOUT
  * (_until), -EPERM, -EDEADLK. Suspends. */
 EDDY_API int eddy_rwlock_write(eddy_rwlock *rw);
 EDDY_API int eddy_rwlock_write_until(eddy_rwlock *rw, eddy_instant deadline);
+/**@}*/
 
-/* Write-locks without waiting: 0, or -EAGAIN. */
+/** Write-locks without waiting: 0, or -EAGAIN. */
 EDDY_API int eddy_rwlock_try_write(eddy_rwlock *rw);
 
-/* Drops the write lock. Returns 0, -EINVAL when not write-locked, -EPERM. */
+/** Drops the write lock. Returns 0, -EINVAL when not write-locked, -EPERM. */
 EDDY_API int eddy_rwlock_write_unlock(eddy_rwlock *rw);
 
 /* ======================================================================
  * Barrier: n tasks wait until all n have arrived, then all go on.
  * ====================================================================== */
 
+/** A barrier for a fixed number of tasks. */
 typedef struct eddy_barrier eddy_barrier;
 
-/* A barrier for n tasks (0 acts as 1). NULL with errno = EINVAL, ENOMEM.
+/** A barrier for n tasks (0 acts as 1). NULL with errno = EINVAL, ENOMEM.
  * Any thread. The barrier is reusable: after each release a new round
  * begins. */
 EDDY_API eddy_barrier *eddy_barrier_new(eddy_sync_flavor flavor, size_t n);
 
-/* Frees it. Returns 0, -EBUSY while tasks wait on it, -EINVAL, -EPERM. */
+/** Frees it. Returns 0, -EBUSY while tasks wait on it, -EINVAL, -EPERM. */
 EDDY_API int eddy_barrier_free(eddy_barrier *b);
 
-/* Arrives and waits until n tasks have arrived in this round. Returns 1 in
+/**@{*/
+/** Arrives and waits until n tasks have arrived in this round. Returns 1 in
  * exactly one task of each round (the leader: the last to arrive), 0 in
  * the others; -ECANCELED / -ETIMEDOUT (_until): the arrival is withdrawn,
  * so the round still waits for n; -EPERM; -EDEADLK. Suspends. */
 EDDY_API int eddy_barrier_wait(eddy_barrier *b);
 EDDY_API int eddy_barrier_wait_until(eddy_barrier *b, eddy_instant deadline);
+/**@}*/
 
 #ifdef __cplusplus
 }
