@@ -10,7 +10,10 @@
  *
  * eddy_runtime: a runtime of a chosen flavor, usable from any thread
  * through eddy_runtime_block_on(). The current-thread flavor runs its tasks
- * on whichever thread is inside block_on at the time.
+ * on whichever thread is inside block_on at the time; the multi-thread
+ * flavor on its worker threads, which steal work from each other (tasks
+ * spawned with eddy_spawn may move between workers at their suspension
+ * points; eddy_spawn_local on a worker pins a task to it).
  */
 #ifndef EDDY_RT_H
 #define EDDY_RT_H
@@ -42,9 +45,11 @@ typedef enum eddy_flavor {
 typedef enum eddy_stack_guard {
     EDDY_STACK_GUARDED = 0,   /**< a PROT_NONE page below each stack (default) */
     EDDY_STACK_UNGUARDED = 1, /**< no guard page: one kernel mapping fewer per
-                                 stack, for task counts near vm.max_map_count;
-                                 an overflow is detected late (a canary checked
-                                 at each suspension), not at the faulting write */
+                                 stack, for task counts near vm.max_map_count.
+                                 An overflow is caught only if the task
+                                 suspends while beyond its stack; otherwise it
+                                 corrupts memory silently. Opt-in, for tasks
+                                 whose stack depth is known. */
 } eddy_stack_guard;
 
 /** Runtime options. Zero-initialised means Tokio's defaults. */
@@ -137,18 +142,20 @@ EDDY_API int eddy_local_runtime_shutdown_background(eddy_local_runtime *rt);
 EDDY_API int eddy_local_runtime_free(eddy_local_runtime *rt);
 /**@}*/
 
-/* ---- Runtime (current-thread flavor) ---- */
+/* ---- Runtime (current-thread or multi-thread flavor) ---- */
 
-/** Creates a runtime. The current-thread flavor is available now; the
- * multi-thread flavor (and EDDY_FLAVOR_DEFAULT, which means it, as Tokio's
- * Runtime::new) returns NULL with errno = ENOTSUP until it lands.
- * Any thread. */
+/** Creates a runtime of opts->flavor; EDDY_FLAVOR_DEFAULT (and NULL opts)
+ * means multi-thread, as Tokio's Runtime::new. NULL with errno = EINVAL for
+ * bad options (an unknown flavor, start_paused with multi-thread), ENOMEM,
+ * or what creating the worker threads or driver fds reported. Any thread. */
 EDDY_API eddy_runtime *eddy_runtime_new(const eddy_runtime_opts *opts);
 
-/** Runs fn(arg) as a task on the runtime and drives the runtime on the
- * calling thread until it returns. When another thread is already driving
- * it, waits until either that thread lets go (then drives) or the task is
- * done. Returns as eddy_local_runtime_block_on(). Any thread. */
+/** Runs fn(arg) as a task on the runtime until it returns. Current-thread
+ * flavor: drives the runtime on the calling thread; when another thread is
+ * already driving it, waits until either that thread lets go (then drives)
+ * or the task is done. Multi-thread flavor: the task runs on the workers
+ * and the calling thread waits. Returns as eddy_local_runtime_block_on().
+ * Any thread. */
 EDDY_API int eddy_runtime_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg,
                                    void **result);
 

@@ -5,6 +5,7 @@
 #define EDDY_ARCH_CTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #if !defined(EDDY_CTX_UCONTEXT) && !defined(__x86_64__) && !defined(__aarch64__)
 #define EDDY_CTX_UCONTEXT 1
@@ -20,6 +21,18 @@ typedef struct eddy_ctx {
     void *sp; /* the saved frame lives on the context's own stack */
 } eddy_ctx;
 #endif
+
+/* The stack pointer a suspended context saved, to check it against its
+ * stack's bounds; the highest address when the switch does not tell. */
+static inline const void *eddy__ctx_sp(const eddy_ctx *c)
+{
+#ifdef EDDY_CTX_UCONTEXT
+    (void)c;
+    return (const void *)~(uintptr_t)0;
+#else
+    return c->sp;
+#endif
+}
 
 /* Prepares ctx so that the first switch to it calls entry(arg) on the stack
  * [stack_lo, stack_lo + size). entry must never return. */

@@ -1,7 +1,8 @@
 /* Task stacks: mmap'd, committed lazily by the kernel, with a PROT_NONE
- * guard page below (or, unguarded, a canary word at the bottom), handed out
- * from a per-thread cache so that a spawn after the first costs no system
- * call. */
+ * guard page below (unless unguarded), handed out from a per-thread cache
+ * so that a spawn after the first costs no system call. The stack's own
+ * bookkeeping sits at its top, in the page its first frames use anyway, so
+ * a parked task that stayed shallow costs one page. */
 #ifndef EDDY_ARCH_STACK_H
 #define EDDY_ARCH_STACK_H
 
@@ -14,6 +15,7 @@ typedef struct eddy_stack eddy_stack;
 struct eddy_stack {
     void *lo;            /* lowest usable byte */
     size_t size;         /* usable bytes (the header sits above them) */
+    size_t shape;        /* the size asked for: what the cache matches on */
     void *map;           /* the whole mapping, guard page included */
     size_t map_size;
     bool guarded;
@@ -38,9 +40,13 @@ void eddy__stack_put(eddy_stack *s);
 /* Unmaps every stack cached by the calling thread. */
 void eddy__stack_cache_drain(void);
 
-/* False when the canary at the bottom of an unguarded stack was
- * overwritten (the task overflowed). Always true for guarded stacks. */
-bool eddy__stack_canary_ok(const eddy_stack *s);
+/* False when a suspended context's stack pointer lies below its stack:
+ * the task overflowed an unguarded stack (checked at each switch-out; a
+ * guarded stack faults at the overflow itself). */
+static inline bool eddy__stack_sp_ok(const eddy_stack *s, const void *sp)
+{
+    return (const char *)sp >= (const char *)s->lo;
+}
 
 /* The range a fault on which means the stack overflowed: its guard page
  * (and, for frames that skip it, a little below). */

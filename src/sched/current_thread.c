@@ -88,6 +88,13 @@ static eddy_sched *ct_local_sched(eddy_sched *base)
     return ((eddy_ct_sched *)base)->local && eddy__sched_owned_here(base) ? base : NULL;
 }
 
+static void ct_stack_config(eddy_sched *base, size_t *size, bool *guarded)
+{
+    eddy_ct_sched *s = (eddy_ct_sched *)base;
+    *size = s->cfg.stack_size;
+    *guarded = s->cfg.guarded_stacks;
+}
+
 static const eddy_sched_ops ct_ops = {
     .schedule = ct_schedule,
     .spawn = ct_spawn,
@@ -95,6 +102,7 @@ static const eddy_sched_ops ct_ops = {
     .timer_disarm = ct_timer_disarm,
     .now = ct_now,
     .local_sched = ct_local_sched,
+    .stack_config = ct_stack_config,
 };
 
 int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)

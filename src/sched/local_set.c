@@ -33,6 +33,8 @@ struct eddy_local_set {
     eddy_fiber loop_fiber;      /* the driving task, while it runs set tasks */
     eddy_sched *outer;          /* the driving task's scheduler */
     uint32_t tick;
+    size_t stack_size;          /* the driving runtime's task stacks */
+    bool guarded;
     bool running;
     bool closing;
 };
@@ -132,6 +134,18 @@ static eddy_sched *set_local_sched(eddy_sched *base)
     return on_owner((eddy_local_set *)base) ? base : NULL;
 }
 
+/* Set tasks get the stacks of the runtime driving the set. */
+static void set_stack_config(eddy_sched *base, size_t *size, bool *guarded)
+{
+    eddy_sched *outer = ((eddy_local_set *)base)->outer;
+    if (outer) {
+        outer->ops->stack_config(outer, size, guarded);
+    } else {
+        *size = SET_STACK_SIZE;
+        *guarded = true;
+    }
+}
+
 static const eddy_sched_ops set_ops = {
     .schedule = set_schedule,
     .spawn = set_spawn,
@@ -139,6 +153,7 @@ static const eddy_sched_ops set_ops = {
     .timer_disarm = set_timer_disarm,
     .now = set_now,
     .local_sched = set_local_sched,
+    .stack_config = set_stack_config,
 };
 
 eddy_local_set *eddy_local_set_new(void)
@@ -202,7 +217,7 @@ static void run_task(eddy_local_set *set, eddy_thread *th, eddy_task *t)
     int status;
     if (!t->started && (prev & TS_CANCELLED)) {
         status = -ECANCELED;
-    } else if (!eddy__task_run(th, t, SET_STACK_SIZE, true)) {
+    } else if (!eddy__task_run(th, t, set->stack_size, set->guarded)) {
         status = -ENOMEM;
     } else if (t->exit == TASK_YIELDED) {
         eddy__queue_push(&set->deferred, t);
@@ -223,6 +238,7 @@ static void run_task(eddy_local_set *set, eddy_thread *th, eddy_task *t)
  * set tasks are still ready afterwards. */
 static bool run_batch(eddy_local_set *set, eddy_task *until)
 {
+    set_stack_config(&set->base, &set->stack_size, &set->guarded);
     eddy_thread *th = eddy__thread();
     eddy_fiber *home = th->home;
     eddy__fiber_init_thread(&set->loop_fiber);

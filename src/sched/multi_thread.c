@@ -312,6 +312,13 @@ static eddy_sched *mt_local_sched(eddy_sched *base)
     return w ? &w->pinned : NULL;
 }
 
+static void mt_stack_config(eddy_sched *base, size_t *size, bool *guarded)
+{
+    eddy_mt_sched *rt = rt_of(base);
+    *size = rt->cfg.stack_size;
+    *guarded = rt->cfg.guarded_stacks;
+}
+
 static const eddy_sched_ops mt_ops = {
     .schedule = mt_schedule,
     .spawn = mt_spawn,
@@ -319,6 +326,7 @@ static const eddy_sched_ops mt_ops = {
     .timer_disarm = mt_timer_disarm,
     .now = mt_now,
     .local_sched = mt_local_sched,
+    .stack_config = mt_stack_config,
 };
 
 static const eddy_sched_ops pinned_ops = {
@@ -328,6 +336,7 @@ static const eddy_sched_ops pinned_ops = {
     .timer_disarm = mt_timer_disarm,
     .now = mt_now,
     .local_sched = mt_local_sched,
+    .stack_config = mt_stack_config,
 };
 
 static void notify_inject(eddy_shared *sh)

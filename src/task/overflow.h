@@ -1,5 +1,6 @@
 /* Stack overflow detection: a fault in the guard page below the running
- * task's stack (or a trampled canary on an unguarded one) ends the process
+ * task's stack (or, unguarded, a task suspending with its stack pointer
+ * below its stack) ends the process
  * with a message naming the task, instead of corrupting memory silently. */
 #ifndef EDDY_TASK_OVERFLOW_H
 #define EDDY_TASK_OVERFLOW_H

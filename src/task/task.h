@@ -38,6 +38,8 @@ typedef struct eddy_sched_ops {
      * LocalRuntime itself, a multi-thread runtime's current worker), or
      * NULL when this thread cannot host one. */
     eddy_sched *(*local_sched)(eddy_sched *s);
+    /* The default stack of the scheduler's tasks: size and guard mode. */
+    void (*stack_config)(eddy_sched *s, size_t *size, bool *guarded);
 } eddy_sched_ops;
 
 struct eddy_shared;

@@ -46,7 +46,7 @@ static inline __attribute__((always_inline)) bool eddy__task_run(eddy_thread *th
     th->task = t;
     eddy__fiber_switch(th->home, &t->fiber);
     th->task = caller;
-    if (__builtin_expect(!t->stack->guarded, 0) && !eddy__stack_canary_ok(t->stack))
+    if (__builtin_expect(!t->stack->guarded, 0) && !eddy__stack_sp_ok(t->stack, eddy__ctx_sp(&t->fiber.ctx)))
         eddy__overflow_report(t); /* an unguarded stack overflowed */
     return true;
 }
