@@ -9,7 +9,9 @@
 #   make test-ucontext   tests with the portable ucontext switch (build/ucontext)
 #   make cross-aarch64   library + examples for aarch64, run under qemu (build/aarch64)
 #   make demo            build and run build/release/demo
-#   make bench           build and run every build/release/bench_*
+#   make bench           eddy vs Tokio on every workload (bench/run.py), results
+#                        in bench/results/; make bench-quick: a short pass
+#   make docs            API reference with Doxygen (build/docs/html)
 #   make install         install to $(PREFIX) (default /usr/local)
 #   make clean           remove build/
 
@@ -40,7 +42,7 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_
 TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 .PHONY: all build build-werror deps deps-cross configure test test-asan test-tsan \
-        test-valgrind test-ucontext cross-aarch64 demo bench install clean help
+        test-valgrind test-ucontext cross-aarch64 docs demo bench install clean help
 
 all: build
 
@@ -121,13 +123,34 @@ demo: build
 	@test -x $(RELEASE)/demo || { echo "no $(RELEASE)/demo: write examples/demo.c"; exit 1; }
 	$(RELEASE)/demo
 
-bench: build
-	@set -e; found=0; \
-	for b in $(RELEASE)/bench_*; do \
-	    [ -f "$$b" ] && [ -x "$$b" ] || continue; \
-	    found=1; echo "== $$b"; "$$b"; \
-	done; \
-	if [ $$found = 0 ]; then echo "no benchmarks yet (see issue: benchmarks)"; fi
+# Benchmarks: eddy (build/release/bench_eddy) and its Tokio peer
+# (bench/peers/tokio, built offline into build/tokio-peer) in alternation on
+# every workload of ../shared/bench/WORKLOADS.md; prints the JSON lines and
+# a table of eddy/Tokio ratios, and writes them with a chart to
+# $(BENCH_OUT) (bench-quick: $(BENCH_OUT)/quick). Extra driver arguments:
+#   make bench BENCH_ARGS="--workloads spawn_many,channel --rounds 5"
+# Only the library and bench_eddy are built (in build/release), so that a
+# broken example or test elsewhere does not stop a benchmark.
+BENCH_OUT  ?= bench/results
+BENCH_ARGS ?=
+BENCH_BUILD = $(CMAKE) --build $(RELEASE) -j$(JOBS) --target bench_eddy
+BENCH_RUN   = bash scripts/bench.sh --eddy $(RELEASE)/bench_eddy
+
+bench: configure
+	$(BENCH_BUILD)
+	$(BENCH_RUN) --out $(BENCH_OUT) $(BENCH_ARGS)
+
+.PHONY: bench-quick
+bench-quick: configure
+	$(BENCH_BUILD)
+	$(BENCH_RUN) --quick --out $(BENCH_OUT)/quick $(BENCH_ARGS)
+
+# API reference from the header comments; an undocumented public function,
+# type or field fails it (docs/Doxyfile: WARN_AS_ERROR).
+docs:
+	@bash scripts/deps.sh --docs
+	doxygen docs/Doxyfile
+	@echo "API reference: build/docs/html/index.html"
 
 install: build
 	$(CMAKE) --install $(RELEASE) --prefix $(PREFIX)

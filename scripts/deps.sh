@@ -5,12 +5,15 @@
 #
 #   scripts/deps.sh           host build, tests, sanitizers, valgrind
 #   scripts/deps.sh --cross   also the aarch64 cross compiler and qemu-user
+#   scripts/deps.sh --docs    also doxygen
 set -euo pipefail
 
 cross=0
+docs=0
 for arg in "$@"; do
     case "$arg" in
         --cross) cross=1 ;;
+        --docs) docs=1 ;;
         -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
         *) echo "deps.sh: unknown argument: $arg" >&2; exit 2 ;;
     esac
@@ -33,6 +36,7 @@ missing_packages() {
     have make       || echo make
     have pkg-config || echo pkg-config
     have valgrind   || echo valgrind
+    have redis-benchmark || echo redis-tools   # the mini-redis example's test
     if ! have gcc; then
         echo gcc; echo libc6-dev
     elif ! compiles_with gcc; then
@@ -46,6 +50,9 @@ missing_packages() {
     fi
     if ! have pkg-config || ! pkg-config --exists criterion; then
         echo libcriterion-dev
+    fi
+    if [ "$docs" = 1 ]; then
+        have doxygen || echo doxygen
     fi
     if [ "$cross" = 1 ]; then
         have aarch64-linux-gnu-gcc || echo gcc-aarch64-linux-gnu
