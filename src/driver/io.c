@@ -43,6 +43,14 @@ static unsigned from_epoll(uint32_t ev)
     return r;
 }
 
+static bool snapshot(eddy_io_source *src, unsigned mask, eddy_io_event *ev)
+{
+    uint64_t s = atomic_load_explicit(&src->readiness, memory_order_acquire);
+    ev->ready = (unsigned)(s & READY_MASK) & mask;
+    ev->tick = s >> TICK_SHIFT;
+    return ev->ready != 0;
+}
+
 int eddy__io_register(eddy_io_source *src, eddy_driver *d, int fd,
                       void (*release)(eddy_io_source *))
 {
@@ -131,13 +139,6 @@ void eddy__io_dispatch(eddy_io_source *src, uint32_t epoll_events)
     wake_matching(src, ready, false);
 }
 
-static bool snapshot(eddy_io_source *src, unsigned mask, eddy_io_event *ev)
-{
-    uint64_t s = atomic_load_explicit(&src->readiness, memory_order_acquire);
-    ev->ready = (unsigned)(s & READY_MASK) & mask;
-    ev->tick = s >> TICK_SHIFT;
-    return ev->ready != 0;
-}
 
 static int wait_ready(eddy_io_source *src, unsigned interest, uint64_t deadline,
                       eddy_io_event *ev)
@@ -198,6 +199,14 @@ int eddy__io_wait(eddy_io_source *src, unsigned interest, uint64_t deadline, edd
     int rc = wait_ready(src, interest, deadline, ev);
     eddy__io_unref(src);
     return rc;
+}
+
+
+eddy_io_event eddy__io_readiness(eddy_io_source *src)
+{
+    eddy_io_event ev;
+    snapshot(src, READY_MASK, &ev);
+    return ev;
 }
 
 void eddy__io_clear_error(eddy_io_source *src)

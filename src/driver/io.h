@@ -58,6 +58,10 @@ void eddy__io_close(eddy_io_source *src);
  * -ECANCELED, -ETIMEDOUT. */
 int eddy__io_wait(eddy_io_source *src, unsigned interest, uint64_t deadline, eddy_io_event *ev);
 
+/* The readiness now, without waiting: every ready bit, and the tick (0
+ * until the driver has reported anything for the source). */
+eddy_io_event eddy__io_readiness(eddy_io_source *src);
+
 /* Clears ev.ready's READABLE/WRITABLE bits if no event came since ev. */
 void eddy__io_clear(eddy_io_source *src, eddy_io_event ev);
 

@@ -166,10 +166,27 @@ static bool would_block(int err)
     return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+/* Receiving reads the readiness before each system call, so that it can
+ * (on a stream) skip a receive the driver already knows would block, and
+ * forget readiness it has used up with that same tick: after a short
+ * read, the socket was drained; after EAGAIN, the readiness was stale. An
+ * event dispatched after the snapshot changes the tick and keeps the
+ * readiness. A request-response connection then costs one receive per
+ * request, not three. */
+#define READ_READY (EDDY_IO_READABLE | EDDY_IO_READ_CLOSED | EDDY_IO_ERROR)
+
 static ssize_t recv_loop(eddy_sock *s, void *buf, size_t len, eddy_sockaddr *from,
                          eddy_instant deadline, waiter *w)
 {
+    bool stream = s->type == SOCK_STREAM;
     for (;;) {
+        eddy_io_event seen = eddy__io_readiness(&s->src);
+        if (stream && seen.tick && !(seen.ready & READ_READY)) {
+            int rc = eddy__io_wait(&s->src, EDDY_IO_READABLE, deadline, &w->ev);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         ssize_t n;
         if (from) {
             from->len = sizeof from->ss;
@@ -177,8 +194,12 @@ static ssize_t recv_loop(eddy_sock *s, void *buf, size_t len, eddy_sockaddr *fro
         } else {
             n = recv(s->src.fd, buf, len, 0);
         }
-        if (n >= 0)
+        seen.ready = EDDY_IO_READABLE;
+        if (n >= 0) {
+            if (stream && n > 0 && (size_t)n < len)
+                eddy__io_clear(&s->src, seen);
             return n;
+        }
         int err = errno;
         if (err == EINTR)
             continue;
@@ -186,7 +207,8 @@ static ssize_t recv_loop(eddy_sock *s, void *buf, size_t len, eddy_sockaddr *fro
             error_consumed(s);
             return -err;
         }
-        int rc = wait_for(s, EDDY_IO_READABLE, deadline, w);
+        eddy__io_clear(&s->src, seen);
+        int rc = eddy__io_wait(&s->src, EDDY_IO_READABLE, deadline, &w->ev);
         if (rc < 0)
             return rc;
     }
