@@ -93,8 +93,16 @@ static void *migratable(void *arg)
 {
     (void)arg;
     long first = tid();
-    for (int i = 0; i < 2000; i++) {
-        eddy_yield();
+    for (int i = 0; i < 2000 && !atomic_load(&moved); i++) {
+        /* A yielded task can be stolen by an idle worker; a sleeping one
+         * is woken by whichever worker fires timers (the one idle in the
+         * driver) and runs there next. Either moves it; the second does
+         * not depend on timing, even under valgrind's one-thread-at-a-time
+         * scheduling. */
+        if (i % 25 == 0)
+            eddy_sleep(1);
+        else
+            eddy_yield();
         if (first != tid())
             atomic_store(&moved, 1);
     }
