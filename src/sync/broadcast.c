@@ -107,21 +107,9 @@ eddy_broadcast_tx *eddy_broadcast_tx_clone(eddy_broadcast_tx *tx)
         return NULL;
     }
     bcast *ch = OF_TX(tx);
-    if (!sync_here(&ch->core)) {
-        errno = EPERM;
-        return NULL;
-    }
-    sync_lock(&ch->core);
-    /* No sender left means tx was released: cloning it must not reopen a
-     * channel its receivers have seen close. */
-    bool gone = ch->senders == 0;
-    if (!gone) {
-        ch->senders++;
-        ch->refs++;
-    }
-    sync_unlock(&ch->core);
-    if (gone) {
-        errno = EPIPE;
+    int rc = eddy__sync_add_sender(&ch->core, &ch->senders, &ch->refs);
+    if (rc < 0) {
+        errno = -rc;
         return NULL;
     }
     return tx;

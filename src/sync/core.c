@@ -115,3 +115,33 @@ int eddy__sync_wait(sync_core *c, sync_waitlist *l, sync_waiter *w, eddy_instant
 {
     return eddy__sync_wait_ex(c, l, w, deadline, NULL, NULL);
 }
+
+int eddy__sync_wait_unless(sync_core *c, sync_waitlist *l, bool (*gone)(const void *obj),
+                           const void *obj, eddy_instant deadline)
+{
+    int rc = sync_enter(c, true);
+    if (rc)
+        return rc;
+    sync_lock(c);
+    if (gone(obj)) {
+        sync_unlock(c);
+        return 0;
+    }
+    /* Completed only when the other side goes: 0 means gone. */
+    sync_waiter w = { 0 };
+    return eddy__sync_wait(c, l, &w, deadline);
+}
+
+int eddy__sync_add_sender(sync_core *c, size_t *senders, size_t *refs)
+{
+    if (!sync_here(c))
+        return -EPERM;
+    sync_lock(c);
+    bool gone = *senders == 0;
+    if (!gone) {
+        (*senders)++;
+        (*refs)++;
+    }
+    sync_unlock(c);
+    return gone ? -EPIPE : 0;
+}

@@ -228,4 +228,17 @@ int eddy__sync_wait(sync_core *c, sync_waitlist *l, sync_waiter *w, eddy_instant
 int eddy__sync_wait_ex(sync_core *c, sync_waitlist *l, sync_waiter *w,
                        eddy_instant deadline, void (*on_leave)(void *), void *arg);
 
+/* The waits for the other side to go (tx_closed of the channels): 0 at
+ * once if gone(obj) holds (read under the lock), else waits on l, which
+ * the primitive completes when it goes; results as eddy__sync_wait, plus
+ * the sync_enter checks. */
+int eddy__sync_wait_unless(sync_core *c, sync_waitlist *l, bool (*gone)(const void *obj),
+                           const void *obj, eddy_instant deadline);
+
+/* tx_clone of the multi-sender channels: one more sender (and reference).
+ * 0; -EPIPE when no sender is left (the handle was released: cloning it
+ * must not reopen a channel its receivers have seen close); -EPERM off a
+ * LOCAL channel's thread. */
+int eddy__sync_add_sender(sync_core *c, size_t *senders, size_t *refs);
+
 #endif /* EDDY_SYNC_CORE_H */

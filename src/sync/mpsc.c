@@ -220,21 +220,9 @@ eddy_mpsc_tx *eddy_mpsc_tx_clone(eddy_mpsc_tx *tx)
         return NULL;
     }
     mpsc *ch = OF_TX(tx);
-    if (!sync_here(&ch->core)) {
-        errno = EPERM;
-        return NULL;
-    }
-    sync_lock(&ch->core);
-    /* No sender left means tx was released: cloning it must not reopen a
-     * channel its receivers have seen close. */
-    bool gone = ch->senders == 0;
-    if (!gone) {
-        ch->senders++;
-        ch->refs++;
-    }
-    sync_unlock(&ch->core);
-    if (gone) {
-        errno = EPIPE;
+    int rc = eddy__sync_add_sender(&ch->core, &ch->senders, &ch->refs);
+    if (rc < 0) {
+        errno = -rc;
         return NULL;
     }
     return tx;
@@ -272,21 +260,17 @@ int eddy_mpsc_tx_is_closed(eddy_mpsc_tx *tx)
     return closed;
 }
 
+static bool rx_gone(const void *ch)
+{
+    return ((const mpsc *)ch)->rx_closed;
+}
+
 int eddy_mpsc_tx_closed_until(eddy_mpsc_tx *tx, eddy_instant deadline)
 {
     if (!tx)
         return -EINVAL;
     mpsc *ch = OF_TX(tx);
-    int erc = sync_enter(&ch->core, true);
-    if (erc)
-        return erc;
-    sync_lock(&ch->core);
-    if (ch->rx_closed) {
-        sync_unlock(&ch->core);
-        return 0;
-    }
-    sync_waiter w = { 0 };
-    return eddy__sync_wait(&ch->core, &ch->closed_waiters, &w, deadline);
+    return eddy__sync_wait_unless(&ch->core, &ch->closed_waiters, rx_gone, ch, deadline);
 }
 
 int eddy_mpsc_tx_closed(eddy_mpsc_tx *tx)

@@ -112,23 +112,19 @@ int eddy_oneshot_tx_is_closed(eddy_oneshot_tx *tx)
     return closed;
 }
 
+static bool rx_gone(const void *ch)
+{
+    return ((const oneshot *)ch)->rx_closed;
+}
+
 int eddy_oneshot_tx_closed_until(eddy_oneshot_tx *tx, eddy_instant deadline)
 {
     if (!tx)
         return -EINVAL;
+    /* Completed by the close (or by the misuse of consuming the sender
+     * meanwhile). */
     oneshot *ch = OF_TX(tx);
-    int erc = sync_enter(&ch->core, true);
-    if (erc)
-        return erc;
-    sync_lock(&ch->core);
-    if (ch->rx_closed) {
-        sync_unlock(&ch->core);
-        return 0;
-    }
-    sync_waiter w = { 0 };
-    /* Completed only by the close (or the misuse of consuming the sender
-     * meanwhile): 0 means closed. */
-    return eddy__sync_wait(&ch->core, &ch->closed_waiters, &w, deadline);
+    return eddy__sync_wait_unless(&ch->core, &ch->closed_waiters, rx_gone, ch, deadline);
 }
 
 int eddy_oneshot_tx_closed(eddy_oneshot_tx *tx)

@@ -133,21 +133,18 @@ ssize_t eddy_watch_tx_receiver_count(eddy_watch_tx *tx)
     return (ssize_t)n;
 }
 
+static bool receivers_gone(const void *ch)
+{
+    return ((const watch *)ch)->receivers == 0;
+}
+
 int eddy_watch_tx_closed_until(eddy_watch_tx *tx, eddy_instant deadline)
 {
     if (!tx)
         return -EINVAL;
     watch *ch = OF_TX(tx);
-    int erc = sync_enter(&ch->core, true);
-    if (erc)
-        return erc;
-    sync_lock(&ch->core);
-    if (ch->receivers == 0) {
-        sync_unlock(&ch->core);
-        return 0;
-    }
-    sync_waiter w = { 0 };
-    return eddy__sync_wait(&ch->core, &ch->closed_waiters, &w, deadline);
+    return eddy__sync_wait_unless(&ch->core, &ch->closed_waiters, receivers_gone, ch,
+                                  deadline);
 }
 
 int eddy_watch_tx_closed(eddy_watch_tx *tx)
