@@ -39,7 +39,7 @@ eddy_local_runtime *eddy_local_runtime_new(const eddy_runtime_opts *opts)
         return NULL;
     }
     rt->owner = eddy__thread()->id;
-    atomic_store(&rt->sched.base.owner, rt->owner);
+    eddy__sched_own(&rt->sched.base);
     return rt;
 }
 
@@ -117,6 +117,7 @@ static int end(eddy_local_runtime *rt, eddy_pool_wait how, uint64_t timeout_ms)
     eddy__ct_shutdown(&rt->sched);
     rc = eddy__pool_shutdown(&rt->sched.base.shared->pool, how, timeout_ms);
     eddy__ct_destroy(&rt->sched);
+    eddy__sched_disown(&rt->sched.base);
     free(rt);
     return rc;
 }

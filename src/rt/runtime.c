@@ -52,14 +52,14 @@ static bool try_take_core(eddy_runtime *rt)
     if (rt->core_busy)
         return false;
     rt->core_busy = true;
-    atomic_store(&rt->sched.base.owner, eddy__thread()->id);
+    eddy__sched_own(&rt->sched.base);
     return true;
 }
 
 static void release_core(eddy_runtime *rt)
 {
     pthread_mutex_lock(&rt->lock);
-    atomic_store(&rt->sched.base.owner, 0);
+    eddy__sched_disown(&rt->sched.base);
     rt->core_busy = false;
     for (core_waiter *w = rt->waiters; w; w = w->next)
         eddy__parker_unpark(w->parker);
@@ -220,6 +220,7 @@ static int end(eddy_runtime *rt, eddy_pool_wait how, uint64_t timeout_ms)
 
     int rc = eddy__pool_shutdown(&rt->sched.base.shared->pool, how, timeout_ms);
     eddy__ct_destroy(&rt->sched);
+    eddy__sched_disown(&rt->sched.base);
     free_runtime(rt);
     return rc;
 }

@@ -165,7 +165,7 @@ eddy_local_set *eddy_local_set_new(void)
     }
     set->base.ops = &set_ops;
     set->owner = eddy__thread()->id;
-    atomic_init(&set->base.owner, set->owner);
+    eddy__sched_own(&set->base);
     pthread_mutex_init(&set->lock, NULL);
     atomic_init(&set->remote_len, 0);
     return set;
@@ -299,7 +299,7 @@ static eddy_sched *pin(eddy_task *t)
     eddy_sched *was = t->sched;
     eddy_sched *pinned = was->ops->local_sched(was);
     if (pinned)
-        t->sched = pinned;
+        eddy__task_set_sched(t, pinned);
     return was;
 }
 
@@ -342,7 +342,7 @@ int eddy_local_set_run_until(eddy_local_set *set, eddy_task_fn fn, void *arg, vo
         while (!(eddy__task_state(root) & TS_COMPLETE))
             run_batch(set, root);
     }
-    driver->sched = was;
+    eddy__task_set_sched(driver, was);
     set->running = false;
     set->outer = NULL;
     if (rc == -EPERM) {
@@ -363,7 +363,7 @@ int eddy_local_set_wait(eddy_local_set *set)
     set->outer = driver->sched;
     set->base.shared = was->shared;
     rc = drive(set, NULL);
-    driver->sched = was;
+    eddy__task_set_sched(driver, was);
     set->running = false;
     set->outer = NULL;
     return rc;
@@ -389,6 +389,7 @@ int eddy_local_set_free(eddy_local_set *set)
     }
     eddy__waker_drop(set->waker);
     pthread_mutex_destroy(&set->lock);
+    eddy__sched_disown(&set->base);
     free(set);
     return 0;
 }

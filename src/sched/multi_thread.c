@@ -501,7 +501,7 @@ static void *worker_main(void *arg)
     eddy_mt_sched *rt = w->rt;
     eddy_thread *th = eddy__thread();
     pthread_setname_np(pthread_self(), rt->cfg.worker_name);
-    atomic_store(&w->pinned.owner, th->id);
+    eddy__sched_own(&w->pinned);
     th->worker = w;
     th->driving = &rt->base;
     eddy__overflow_thread_init();
@@ -536,6 +536,7 @@ static void *worker_main(void *arg)
         rt->cfg.on_thread_stop(rt->cfg.hook_arg);
     eddy__stack_cache_drain();
     eddy__task_cache_drain();
+    eddy__sched_disown(&w->pinned);
     th->worker = NULL;
     th->driving = NULL;
     th->home = NULL;

@@ -56,7 +56,7 @@ void eddy__shared_push(eddy_shared *sh, eddy_task *t)
 
 void eddy__task_cancel_unstarted(eddy_task *t)
 {
-    t->sched = NULL;
+    eddy__task_set_sched(t, NULL);
     eddy__task_set_cancelled(t);
     eddy__task_complete(t, NULL, -ECANCELED);
 }

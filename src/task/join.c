@@ -10,7 +10,8 @@
  * thread that has to drive t's scheduler. */
 static bool would_deadlock(const eddy_task *t, const eddy_thread *th)
 {
-    return t->sched && atomic_load_explicit(&t->sched->owner, memory_order_relaxed) == th->id;
+    eddy_sched *s = eddy__task_sched_peek(t);
+    return s && eddy__thread_owns(th, s);
 }
 
 /* Waits for t until `deadline`. On -ETIMEDOUT the handle stays with the

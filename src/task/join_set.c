@@ -163,8 +163,8 @@ static bool join_next_would_deadlock(eddy_join_set *set)
     if (th->task)
         return false;
     for (member *m = set->pending; m; m = m->next) {
-        eddy_sched *s = m->task->sched;
-        if (s && atomic_load_explicit(&s->owner, memory_order_relaxed) == th->id)
+        eddy_sched *s = eddy__task_sched_peek(m->task);
+        if (s && eddy__thread_owns(th, s))
             return true;
     }
     return false;

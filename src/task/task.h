@@ -53,6 +53,8 @@ struct eddy_sched {
     atomic_uint_fast64_t owner;
     /* The runtime's thread-safe part: remote queue, blocking pool. */
     struct eddy_shared *shared;
+    /* Link in the owning thread's list (eddy__sched_own). */
+    eddy_sched *owned_next;
 };
 
 /* Why a task switched back to its scheduler. */
@@ -65,7 +67,9 @@ enum eddy_task_exit {
 struct eddy_task {
     atomic_uint_fast64_t state;
     eddy_task *next;             /* run-queue link */
-    eddy_sched *sched;           /* NULL for blocking-pool tasks */
+    eddy_sched *sched;           /* NULL for blocking-pool tasks; changed
+                                    only through eddy__task_set_sched once
+                                    the handle is out */
     eddy_task_fn fn;
     void *arg;
     void *result;
@@ -119,6 +123,21 @@ static inline uint64_t eddy__task_begin_run(eddy_task *t)
  * reference. Called by the owner (scheduler or blocking pool) with its
  * stack already released. */
 void eddy__task_complete(eddy_task *t, void *result, int status);
+
+/* The task's scheduler as seen from any thread holding a reference. The
+ * scheduler may be freed by now (once the task is complete), so the result
+ * is only for comparing, never for reading through. */
+static inline eddy_sched *eddy__task_sched_peek(const eddy_task *t)
+{
+    return __atomic_load_n(&t->sched, __ATOMIC_RELAXED);
+}
+
+/* Moves the task to another scheduler (or none) after its handle may have
+ * been shared: other threads may peek at the field meanwhile. */
+static inline void eddy__task_set_sched(eddy_task *t, eddy_sched *s)
+{
+    __atomic_store_n(&t->sched, s, __ATOMIC_RELAXED);
+}
 
 /* Sets CANCELLED; returns false if it was complete already. */
 bool eddy__task_set_cancelled(eddy_task *t);

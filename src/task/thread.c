@@ -42,3 +42,33 @@ eddy_task *eddy__current_task(void)
 {
     return eddy__thread()->task;
 }
+
+void eddy__sched_own(eddy_sched *s)
+{
+    eddy_thread *th = eddy__thread();
+    atomic_store(&s->owner, th->id);
+    s->owned_next = th->owns;
+    th->owns = s;
+}
+
+void eddy__sched_disown(eddy_sched *s)
+{
+    eddy_thread *th = eddy__thread();
+    for (eddy_sched **p = &th->owns; *p; p = &(*p)->owned_next) {
+        if (*p == s) {
+            *p = s->owned_next;
+            break;
+        }
+    }
+    s->owned_next = NULL;
+    atomic_store(&s->owner, 0);
+}
+
+bool eddy__thread_owns(const eddy_thread *th, const eddy_sched *s)
+{
+    for (const eddy_sched *o = th->owns; o; o = o->owned_next) {
+        if (o == s)
+            return true;
+    }
+    return false;
+}

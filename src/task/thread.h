@@ -26,6 +26,7 @@ typedef struct eddy_thread {
     eddy_enter_ctx *enter;      /* innermost entered runtime context */
     eddy_parker *parker;        /* created on first plain-thread wait */
     void *worker;               /* the multi-thread worker this thread is */
+    eddy_sched *owns;           /* the schedulers this thread owns */
 } eddy_thread;
 
 __attribute__((noinline)) eddy_thread *eddy__thread(void);
@@ -60,6 +61,18 @@ static inline __attribute__((always_inline)) void eddy__task_switch_out(eddy_tas
     t->exit = why;
     eddy__fiber_switch(&t->fiber, eddy__thread()->home);
 }
+
+/* Scheduler ownership (eddy_sched.owner), kept on both sides: the
+ * scheduler names its owning thread, and the thread lists the schedulers
+ * it owns. The list answers "would blocking this thread on task t
+ * deadlock?" by comparing t's scheduler pointer, without reading a
+ * scheduler that another thread may be freeing at that moment. Both are
+ * called by the thread that takes or gives up ownership. */
+void eddy__sched_own(eddy_sched *s);
+void eddy__sched_disown(eddy_sched *s);
+
+/* True if th owns s (s is only compared, never read). */
+bool eddy__thread_owns(const eddy_thread *th, const eddy_sched *s);
 
 /* This thread's parker (created on first use); NULL on ENOMEM. */
 eddy_parker *eddy__thread_parker(eddy_thread *th);
