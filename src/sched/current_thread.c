@@ -195,7 +195,7 @@ static void park(eddy_ct_sched *s)
         eddy__driver_cancel_park(s->driver);
         return;
     }
-    int timeout = eddy__time_park_timeout(&s->time);
+    int timeout = eddy__stack_cache_trim(eddy__time_park_timeout(&s->time));
     if (s->time.paused && timeout > 0) {
         /* Paused clock: take what I/O and remote wakes have to offer, and
          * if that made nothing ready, jump to the next timer. */

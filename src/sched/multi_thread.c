@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/stack.h"
 #include "task/overflow.h"
 #include "task/task_cache.h"
 #include "task/thread.h"
+#include "util/clock.h"
 
 #define LIFO_MAX_POLLS 3
 
@@ -448,6 +450,7 @@ static void park(mt_worker *w)
 
     if (rt->cfg.on_thread_park)
         rt->cfg.on_thread_park(rt->cfg.hook_arg);
+    int trim_ms = eddy__stack_cache_trim(-1); /* when our cold stacks are due */
     pthread_mutex_lock(&w->park_lock);
     if (w->park_state == PARK_NOTIFIED || done(rt) || atomic_load(&w->remote_len)) {
         w->park_state = PARK_EMPTY;
@@ -461,6 +464,8 @@ static void park(mt_worker *w)
         pthread_mutex_lock(&rt->time_lock);
         int timeout = eddy__time_park_timeout(&rt->time);
         pthread_mutex_unlock(&rt->time_lock);
+        if (trim_ms >= 0 && (timeout < 0 || trim_ms < timeout))
+            timeout = trim_ms;
         eddy__driver_park(rt->driver, timeout);
         pthread_mutex_lock(&rt->time_lock);
         eddy__time_process(&rt->time);
@@ -471,8 +476,15 @@ static void park(mt_worker *w)
         pthread_mutex_unlock(&w->park_lock);
     } else {
         w->park_state = PARK_CONDVAR;
-        while (w->park_state == PARK_CONDVAR)
-            pthread_cond_wait(&w->park_cond, &w->park_lock);
+        struct timespec until = { 0, 0 };
+        if (trim_ms >= 0)
+            until = eddy__timespec_from_ns(eddy__deadline_after_ms((uint64_t)trim_ms));
+        while (w->park_state == PARK_CONDVAR) {
+            if (trim_ms < 0)
+                pthread_cond_wait(&w->park_cond, &w->park_lock);
+            else if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &until) == ETIMEDOUT)
+                break; /* back to the loop, which parks again after trimming */
+        }
         w->park_state = PARK_EMPTY;
         pthread_mutex_unlock(&w->park_lock);
     }
@@ -577,7 +589,7 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
         eddy__steal_queue_init(&w->ring);
         pthread_mutex_init(&w->remote_lock, NULL);
         pthread_mutex_init(&w->park_lock, NULL);
-        pthread_cond_init(&w->park_cond, NULL);
+        eddy__cond_init_monotonic(&w->park_cond);
         w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
     }
     pthread_attr_t attr;
