@@ -38,7 +38,7 @@ int eddy__sync_channel_opts(const eddy_channel_opts *opts, eddy_sync_flavor *fla
     return 0;
 }
 
-void eddy__sync_complete_all(sync_core *c, sync_waitlist *l, int state, sync_wakes *b)
+void eddy__sync_complete_listed(sync_core *c, sync_waitlist *l, int state, sync_wakes *b)
 {
     uint64_t end = l->next_seq;
     for (;;) {

@@ -79,6 +79,16 @@ static inline int sync_enter(const sync_core *c, bool may_wait)
     return 0;
 }
 
+/* Copies a channel value. Most values are one machine word: copied by a
+ * move, not a call. */
+static inline void sync_copy_value(void *dst, const void *src, size_t n)
+{
+    if (n == sizeof(uint64_t))
+        __builtin_memcpy(dst, src, sizeof(uint64_t));
+    else
+        __builtin_memcpy(dst, src, n);
+}
+
 /* Validates an eddy_channel_opts; fills *flavor and *elem_size. */
 int eddy__sync_channel_opts(const eddy_channel_opts *opts, eddy_sync_flavor *flavor,
                             size_t *elem_size);
@@ -192,8 +202,16 @@ static inline void sync_complete(const sync_core *c, sync_waitlist *l, sync_wait
 
 /* Under the lock: completes with `state` every waiter of l that arrived
  * before this call (later arrivals, possible while the batch is fired
- * half-way, are left waiting). */
-void eddy__sync_complete_all(sync_core *c, sync_waitlist *l, int state, sync_wakes *b);
+ * half-way, are left waiting). The list is most often empty: checked
+ * inline. */
+void eddy__sync_complete_listed(sync_core *c, sync_waitlist *l, int state, sync_wakes *b);
+
+static inline void eddy__sync_complete_all(sync_core *c, sync_waitlist *l, int state,
+                                           sync_wakes *b)
+{
+    if (l->head)
+        eddy__sync_complete_listed(c, l, state, b);
+}
 
 /* Completes the first waiter of l, if any, with `state`. Returns whether
  * there was one. */

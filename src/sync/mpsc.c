@@ -101,15 +101,6 @@ static void destroy(mpsc *ch)
 
 /* ---- the ring (under the lock) ---- */
 
-/* Most values are one machine word: copied by a move, not a call. */
-static inline void copy_value(void *dst, const void *src, size_t n)
-{
-    if (n == sizeof(uint64_t))
-        memcpy(dst, src, sizeof(uint64_t));
-    else
-        memcpy(dst, src, n);
-}
-
 static unsigned char *slot(mpsc *ch, size_t i)
 {
     return ch->buf + ((ch->head + i) & (ch->slots - 1)) * ch->elem_size;
@@ -143,7 +134,7 @@ static int push(mpsc *ch, const void *msg)
         if (rc)
             return rc;
     }
-    copy_value(slot(ch, ch->len), msg, ch->elem_size);
+    sync_copy_value(slot(ch, ch->len), msg, ch->elem_size);
     ch->len++;
     return 0;
 }
@@ -152,7 +143,7 @@ static int push(mpsc *ch, const void *msg)
 static void pop(mpsc *ch, unsigned char *out, size_t k)
 {
     if (out && k == 1) {
-        copy_value(out, ch->buf + ch->head * ch->elem_size, ch->elem_size);
+        sync_copy_value(out, ch->buf + ch->head * ch->elem_size, ch->elem_size);
     } else if (out) {
         size_t first = ch->slots - ch->head;
         if (first > k)

@@ -1,5 +1,6 @@
 /* oneshot: one allocation holding both ends and room for the value; it is
- * freed when both ends are gone.
+ * freed when both ends are gone. Programs make one per request and many
+ * are alive at once: the allocation comes from the thread's block cache.
  *
  * Lifetime: `refs` counts the live ends and is dropped last, in the final
  * critical section of a release: completing waiters may unlock half-way
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "sync/core.h"
+#include "util/block_cache.h"
 
 struct eddy_oneshot_tx { char unused; };
 struct eddy_oneshot_rx { char unused; };
@@ -37,7 +39,7 @@ int eddy_oneshot_channel(const eddy_channel_opts *opts, eddy_oneshot_tx **tx,
     size_t elem;
     if (!tx || !rx || eddy__sync_channel_opts(opts, &flavor, &elem) != 0)
         return -EINVAL;
-    oneshot *ch = calloc(1, sizeof *ch + elem);
+    oneshot *ch = eddy__block_alloc_zeroed(sizeof *ch + elem);
     if (!ch)
         return -ENOMEM;
     eddy__sync_core_init(&ch->core, flavor);
@@ -51,7 +53,7 @@ int eddy_oneshot_channel(const eddy_channel_opts *opts, eddy_oneshot_tx **tx,
 static void destroy(oneshot *ch)
 {
     eddy__sync_core_destroy(&ch->core);
-    free(ch);
+    eddy__block_free(ch, sizeof *ch + ch->elem_size);
 }
 
 /* Drops the sender (after sending or not); frees when the receiver is
@@ -70,7 +72,7 @@ static int tx_drop(eddy_oneshot_tx *tx, const void *value)
         if (ch->rx_closed) {
             rc = -EPIPE;
         } else {
-            memcpy(ch->value, value, ch->elem_size);
+            sync_copy_value(ch->value, value, ch->elem_size);
             ch->has_value = true;
         }
     }
@@ -144,7 +146,7 @@ static int recv_impl(eddy_oneshot_rx *rx, void *out, bool wait, eddy_instant dea
     for (;;) {
         if (ch->has_value) {
             if (out)
-                memcpy(out, ch->value, ch->elem_size);
+                sync_copy_value(out, ch->value, ch->elem_size);
             ch->has_value = false;
             sync_unlock(&ch->core);
             return 0;
