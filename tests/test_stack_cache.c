@@ -1,11 +1,15 @@
-/* The per-thread stack cache: stacks beyond the hot tier go cold (their
- * header dropped, their pages handed back after a while) and come back
- * whole; waves of tasks larger than the cache reuse them. */
+/* The stack caches: stacks beyond a thread's hot tier go to the shared
+ * cold pool (their header dropped, their pages handed back after a while)
+ * and come back whole, on any thread; waves of tasks larger than the
+ * cache reuse them. */
 #include "util.h"
 
 #include <time.h>
 
+#include <pthread.h>
+
 #include "arch/stack.h"
+#include "arch/stack_pool.h"
 
 /* More than the hot tier (1024) plus one spill batch (4096). */
 #define WAVE 6000
@@ -51,20 +55,22 @@ static void cold_reuse(bool guarded)
 {
     eddy_stack **v = calloc(WAVE, sizeof *v);
     cr_assert_not_null(v);
+    eddy__stack_pool_ref(); /* as a runtime does */
     wave(v, guarded, 1);
     wave(v, guarded, 2); /* served from the hot and the cold tier */
 
     /* A cold batch is pending: parking schedulers are told when it is due. */
-    int due = eddy__stack_cache_trim(-1);
+    int due = eddy__stack_pool_trim(-1);
     cr_assert(due > 0 && due <= 1001, "a cold batch is due in (0, 1001] ms: %d", due);
-    cr_assert_eq(eddy__stack_cache_trim(0), 0, "a shorter time-out is kept");
+    cr_assert_eq(eddy__stack_pool_trim(0), 0, "a shorter time-out is kept");
     sleep_ms(due + 10);
-    cr_assert_eq(eddy__stack_cache_trim(-1), -1, "everything due was handed back");
+    cr_assert_eq(eddy__stack_pool_trim(-1), -1, "everything due was handed back");
 
     wave(v, guarded, 3); /* stacks whose pages were handed back still work */
     eddy__stack_cache_drain();
     wave(v, guarded, 4); /* and after a drain, fresh ones */
     eddy__stack_cache_drain();
+    eddy__stack_pool_unref();
     free(v);
 }
 
@@ -83,6 +89,7 @@ Test(stack_cache, shape_change_drops_old_cold_stacks, .timeout = T_TIMEOUT)
 {
     eddy_stack **v = calloc(WAVE, sizeof *v);
     cr_assert_not_null(v);
+    eddy__stack_pool_ref();
     wave(v, false, 1);
     for (int i = 0; i < 1024 + 10; i++) /* empty the hot tier */
         v[i] = eddy__stack_get(SIZE, false);
@@ -98,7 +105,56 @@ Test(stack_cache, shape_change_drops_old_cold_stacks, .timeout = T_TIMEOUT)
     for (int i = 0; i < 100; i++)
         eddy__stack_put(v[i]);
     eddy__stack_cache_drain();
+    eddy__stack_pool_unref();
     free(v);
+}
+
+/* Stacks taken on one thread and finished on another (a task that moved
+ * between workers) reach the first thread again through the pool. */
+static eddy_stack **handed;
+
+static void *put_them_all(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < WAVE; i++)
+        eddy__stack_put(handed[i]);
+    eddy__stack_cache_drain(); /* its hot tier; the pool keeps the rest */
+    return NULL;
+}
+
+Test(stack_cache, stacks_freed_on_another_thread_come_back, .timeout = T_TIMEOUT)
+{
+    handed = calloc(WAVE, sizeof *handed);
+    eddy_stack **again = calloc(WAVE, sizeof *again);
+    cr_assert(handed && again);
+    eddy__stack_pool_ref();
+    for (int i = 0; i < WAVE; i++) {
+        handed[i] = eddy__stack_get(SIZE, false);
+        check_stack(handed[i], SIZE, 1);
+    }
+    char **maps = calloc(WAVE, sizeof *maps);
+    for (int i = 0; i < WAVE; i++)
+        maps[i] = handed[i]->map;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, put_them_all, NULL), 0);
+    pthread_join(th, NULL);
+    /* This thread's hot tier holds what its batch mappings left over; past
+     * those, stacks come from the pool: mappings seen before. */
+    int reused = 0;
+    for (int i = 0; i < WAVE; i++) {
+        again[i] = eddy__stack_get(SIZE, false);
+        check_stack(again[i], SIZE, 2);
+        for (int j = 0; j < WAVE && !reused; j++)
+            reused = maps[j] == again[i]->map;
+    }
+    cr_assert(reused, "no stack came back through the pool");
+    for (int i = 0; i < WAVE; i++)
+        eddy__stack_put(again[i]);
+    eddy__stack_cache_drain();
+    eddy__stack_pool_unref();
+    free(maps);
+    free(again);
+    free(handed);
 }
 
 /* ---- through the runtime: waves of parked tasks larger than the cache ---- */

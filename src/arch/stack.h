@@ -37,12 +37,6 @@ eddy_stack *eddy__stack_get(size_t size, bool guarded);
 /* Returns a stack to the calling thread's cache, or unmaps it. */
 void eddy__stack_put(eddy_stack *s);
 
-/* Called by a scheduler about to park for timeout_ms (-1: no limit): hands
- * back to the kernel the pages of the calling thread's stacks that have
- * been cold for a while (see stack.c), and returns the time-out to park
- * with, shortened so that the next ones are handed back on time. */
-int eddy__stack_cache_trim(int timeout_ms);
-
 /* Unmaps every stack cached by the calling thread. */
 void eddy__stack_cache_drain(void);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "arch/stack_pool.h"
 #include "task/overflow.h"
 #include "task/task_cache.h"
 #include "task/thread.h"
@@ -122,6 +123,7 @@ int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
         eddy__driver_unref(s->driver);
         return -ENOMEM;
     }
+    eddy__stack_pool_ref();
     return 0;
 }
 
@@ -195,7 +197,7 @@ static void park(eddy_ct_sched *s)
         eddy__driver_cancel_park(s->driver);
         return;
     }
-    int timeout = eddy__stack_cache_trim(eddy__time_park_timeout(&s->time));
+    int timeout = eddy__stack_pool_trim(eddy__time_park_timeout(&s->time));
     if (s->time.paused && timeout > 0) {
         /* Paused clock: take what I/O and remote wakes have to offer, and
          * if that made nothing ready, jump to the next timer. */
@@ -271,5 +273,6 @@ void eddy__ct_destroy(eddy_ct_sched *s)
     eddy__driver_unref(s->driver);
     eddy__stack_cache_drain();
     eddy__task_cache_drain();
+    eddy__stack_pool_unref();
     eddy__shared_unref(s->base.shared);
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/stack.h"
+#include "arch/stack_pool.h"
 #include "task/overflow.h"
 #include "task/task_cache.h"
 #include "task/thread.h"
@@ -450,7 +450,7 @@ static void park(mt_worker *w)
 
     if (rt->cfg.on_thread_park)
         rt->cfg.on_thread_park(rt->cfg.hook_arg);
-    int trim_ms = eddy__stack_cache_trim(-1); /* when our cold stacks are due */
+    int trim_ms = eddy__stack_pool_trim(-1); /* when our cold stacks are due */
     pthread_mutex_lock(&w->park_lock);
     if (w->park_state == PARK_NOTIFIED || done(rt) || atomic_load(&w->remote_len)) {
         w->park_state = PARK_EMPTY;
@@ -592,6 +592,7 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
         eddy__cond_init_monotonic(&w->park_cond);
         w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
     }
+    eddy__stack_pool_ref(); /* dropped by eddy__mt_destroy */
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     if (cfg->thread_stack_size)
@@ -652,4 +653,5 @@ void eddy__mt_destroy(eddy_mt_sched *rt)
     pthread_mutex_destroy(&rt->owned_lock);
     free(rt->workers);
     free(rt->sleepers);
+    eddy__stack_pool_unref(); /* the workers have drained their caches */
 }

@@ -23,9 +23,9 @@ void eddy__block_free(void *p, size_t size)
 
 #else
 
-#define CLASS_SIZE 64
+#define CLASS_SIZE 16
 #define CLASSES (EDDY_BLOCK_MAX / CLASS_SIZE)
-#define BLOCK_CACHE_MAX 4096 /* per class: at most 1 MiB per thread */
+#define BLOCK_CACHE_MAX 4096 /* per class */
 
 typedef struct free_block {
     struct free_block *next;

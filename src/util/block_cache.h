@@ -3,7 +3,7 @@
  * a list pop instead of a trip through malloc's slower bins, which is where
  * thousands of such objects alive at once send it.
  *
- * Blocks come in a few size classes; a block may be freed on another thread
+ * Blocks come in 16-byte size classes; a block may be freed on another thread
  * than the one that allocated it (it joins that thread's cache). Each
  * thread keeps at most BLOCK_CACHE_MAX blocks per class and frees them when
  * it exits. Under ASan the cache is bypassed, so that use-after-free is
