@@ -300,6 +300,11 @@ void eddy__stack_put(eddy_stack *s)
     c->count++;
 }
 
+void eddy__stack_free(eddy_stack *s)
+{
+    munmap(s->map, s->map_size);
+}
+
 void eddy__stack_cache_drain(void)
 {
     drain(cache());

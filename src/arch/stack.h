@@ -37,6 +37,9 @@ eddy_stack *eddy__stack_get(size_t size, bool guarded);
 /* Returns a stack to the calling thread's cache, or unmaps it. */
 void eddy__stack_put(eddy_stack *s);
 
+/* Unmaps one stack at once (a thread's last stack, as it exits). */
+void eddy__stack_free(eddy_stack *s);
+
 /* Unmaps every stack cached by the calling thread. */
 void eddy__stack_cache_drain(void);
 

@@ -170,7 +170,7 @@ static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
     }
     switch (t->exit) {
     case TASK_DONE:
-        eddy__task_release_stack(t);
+        eddy__task_release_stack(th, t);
         s->stacks_exhausted = false;
         finish(s, t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
         break;
@@ -271,6 +271,7 @@ void eddy__ct_destroy(eddy_ct_sched *s)
 {
     eddy__driver_shutdown(s->driver);
     eddy__driver_unref(s->driver);
+    eddy__thread_drop_spare(eddy__thread());
     eddy__stack_cache_drain();
     eddy__task_cache_drain();
     eddy__stack_pool_unref();

@@ -227,7 +227,7 @@ static void run_task(eddy_local_set *set, eddy_thread *th, eddy_task *t)
             eddy__queue_push(&set->run, t);
         return;
     } else {
-        eddy__task_release_stack(t);
+        eddy__task_release_stack(th, t);
         status = eddy__task_is_cancelled(t) ? -ECANCELED : 0;
     }
     disown(set, t);

@@ -371,7 +371,7 @@ static inline void run_task(mt_worker *w, eddy_thread *th, eddy_task *t)
         }
         return;
     } else {
-        eddy__task_release_stack(t);
+        eddy__task_release_stack(th, t);
         status = eddy__task_is_cancelled(t) ? -ECANCELED : 0;
     }
     disown(rt, t);
@@ -546,6 +546,7 @@ static void *worker_main(void *arg)
     stop_searching(w);
     if (rt->cfg.on_thread_stop)
         rt->cfg.on_thread_stop(rt->cfg.hook_arg);
+    eddy__thread_drop_spare(th);
     eddy__stack_cache_drain();
     eddy__task_cache_drain();
     eddy__sched_disown(&w->pinned);

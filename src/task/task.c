@@ -205,22 +205,36 @@ static void task_entry(void *arg)
     eddy__fiber_exit(&t->fiber, eddy__thread()->home);
 }
 
-bool eddy__task_start(eddy_task *t, size_t default_stack, bool guarded)
+bool eddy__task_start(eddy_thread *th, eddy_task *t, size_t default_stack, bool guarded)
 {
     size_t size = t->stack_size ? t->stack_size : default_stack;
-    t->stack = eddy__stack_get(size, guarded);
-    if (!t->stack)
+    eddy_stack *s = th->spare;
+    if (s && s->shape == size && s->guarded == guarded)
+        th->spare = NULL;
+    else if (!(s = eddy__stack_get(size, guarded)))
         return false;
+    t->stack = s;
     eddy__fiber_init(&t->fiber, t->stack->lo, t->stack->size, task_entry, t);
     t->started = true;
     return true;
 }
 
-void eddy__task_release_stack(eddy_task *t)
+void eddy__task_release_stack(eddy_thread *th, eddy_task *t)
 {
     if (!t->stack)
         return;
     eddy__fiber_destroy(&t->fiber);
-    eddy__stack_put(t->stack);
+    if (!th->spare && (th->spare_key || eddy__thread_spare_key(th)))
+        th->spare = t->stack;
+    else
+        eddy__stack_put(t->stack);
     t->stack = NULL;
+}
+
+void eddy__thread_drop_spare(eddy_thread *th)
+{
+    if (th->spare) {
+        eddy__stack_put(th->spare);
+        th->spare = NULL;
+    }
 }

@@ -163,15 +163,23 @@ bool eddy__task_set_join_waker(eddy_task *t, eddy_waker w);
  * completer then owns the waker and will wake it. */
 bool eddy__task_unset_join_waker(eddy_task *t);
 
-/* Scheduler side, first run: gives the task a stack and a fiber to start
- * on. False (the task is left not started) if no stack could be mapped. */
-bool eddy__task_start(eddy_task *t, size_t default_stack, bool guarded);
+struct eddy_thread;
+
+/* Scheduler side, first run on thread th: gives the task a stack (th's
+ * spare one if it fits, else one from the cache) and a fiber to start on.
+ * False (the task is left not started) if no stack could be mapped. */
+bool eddy__task_start(struct eddy_thread *th, eddy_task *t, size_t default_stack,
+                      bool guarded);
 
 /* eddy__task_run and eddy__task_switch_out, the two halves of every
  * switch, are inline in task/thread.h. */
 
-/* Scheduler side: after a task exits, releases its stack into the thread's
- * cache. */
-void eddy__task_release_stack(eddy_task *t);
+/* Scheduler side: after a task exits on thread th, keeps its stack as th's
+ * spare (the next task to start there takes it, with no cache call), or
+ * releases it into the thread's cache. */
+void eddy__task_release_stack(struct eddy_thread *th, eddy_task *t);
+
+/* Returns th's spare stack to the cache: before the cache is drained. */
+void eddy__thread_drop_spare(struct eddy_thread *th);
 
 #endif /* EDDY_TASK_TASK_H */

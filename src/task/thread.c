@@ -8,6 +8,30 @@ static _Thread_local eddy_thread tls_thread;
 static atomic_uint_fast64_t next_thread_id = 1;
 static pthread_key_t parker_key;
 static pthread_once_t parker_once = PTHREAD_ONCE_INIT;
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_key_ok;
+
+static void spare_thread_exit(void *p)
+{
+    eddy_thread *th = p;
+    if (th->spare) {
+        eddy__stack_free(th->spare);
+        th->spare = NULL;
+    }
+}
+
+static void spare_key_init(void)
+{
+    spare_key_ok = pthread_key_create(&spare_key, spare_thread_exit) == 0;
+}
+
+bool eddy__thread_spare_key(eddy_thread *th)
+{
+    pthread_once(&spare_once, spare_key_init);
+    th->spare_key = spare_key_ok && pthread_setspecific(spare_key, th) == 0;
+    return th->spare_key;
+}
 
 static void parker_thread_exit(void *p)
 {

@@ -27,6 +27,9 @@ typedef struct eddy_thread {
     eddy_parker *parker;        /* created on first plain-thread wait */
     void *worker;               /* the multi-thread worker this thread is */
     eddy_sched *owns;           /* the schedulers this thread owns */
+    eddy_stack *spare;          /* the last finished task's stack, for the
+                                   next task to start here */
+    bool spare_key;             /* the exit hook that unmaps it is set */
 } eddy_thread;
 
 __attribute__((noinline)) eddy_thread *eddy__thread(void);
@@ -41,7 +44,7 @@ static inline __attribute__((always_inline)) bool eddy__task_run(eddy_thread *th
                                                                 size_t default_stack,
                                                                 bool guarded)
 {
-    if (__builtin_expect(!t->started, 0) && !eddy__task_start(t, default_stack, guarded))
+    if (__builtin_expect(!t->started, 0) && !eddy__task_start(th, t, default_stack, guarded))
         return false;
     eddy_task *caller = th->task; /* a LocalSet loop runs inside a task */
     th->task = t;
@@ -73,6 +76,10 @@ void eddy__sched_disown(eddy_sched *s);
 
 /* True if th owns s (s is only compared, never read). */
 bool eddy__thread_owns(const eddy_thread *th, const eddy_sched *s);
+
+/* Arranges for th's spare stack to be unmapped when the thread exits;
+ * false if that cannot be arranged (then keep no spare). */
+bool eddy__thread_spare_key(eddy_thread *th);
 
 /* This thread's parker (created on first use); NULL on ENOMEM. */
 eddy_parker *eddy__thread_parker(eddy_thread *th);
