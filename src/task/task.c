@@ -48,16 +48,27 @@ eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *ar
         errno = ENOMEM;
         return NULL;
     }
-    *t = (eddy_task){
-        .fn = fn,
-        .arg = arg,
-        .stack_size = stack_size,
-        .id = next_id(),
-        .name = name,
-    };
+    /* Field by field: a compound literal made gcc build the whole task on
+     * the stack and copy it, the costliest part of a spawn. The fiber is
+     * set up when the task first runs; the owned links when it is owned. */
     /* Two references: the join handle and the owner (the scheduler until
      * the task completes, or the blocking pool). */
     atomic_init(&t->state, TS_NOTIFIED | TS_JOIN_INTEREST | 2 * TS_REF_ONE);
+    t->next = NULL;
+    t->sched = NULL;
+    t->fn = fn;
+    t->arg = arg;
+    t->result = NULL;
+    t->status = 0;
+    t->exit = TASK_PARKED;
+    t->started = false;
+    t->owned = false;
+    t->stack_size = stack_size;
+    t->stack = NULL;
+    t->join_waker.vt = NULL;
+    t->owned_prev = t->owned_next = NULL;
+    t->id = next_id();
+    t->name = name;
     return t;
 }
 
