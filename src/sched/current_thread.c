@@ -113,6 +113,7 @@ int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
     atomic_init(&s->base.owner, 0);
     s->local = local;
     s->cfg = *cfg;
+    s->remote_countdown = cfg->global_queue_interval;
     atomic_init(&s->enter_guards, 0);
     eddy__time_init(&s->time, cfg->start_paused);
     s->driver = eddy__driver_new();
@@ -143,8 +144,11 @@ static eddy_task *pop_remote(eddy_ct_sched *s)
 static eddy_task *next_task(eddy_ct_sched *s)
 {
     eddy_task *t;
-    if (s->tick % s->cfg.global_queue_interval == 0 && (t = pop_remote(s)))
-        return t;
+    if (--s->remote_countdown == 0) {
+        s->remote_countdown = s->cfg.global_queue_interval;
+        if ((t = pop_remote(s)))
+            return t;
+    }
     if ((t = eddy__queue_pop(&s->run)))
         return t;
     return pop_remote(s);
@@ -232,7 +236,6 @@ static void run(eddy_ct_sched *s, eddy_thread *th, eddy_task *until)
         for (unsigned i = 0; i < s->cfg.event_interval; i++) {
             if (done(s, until))
                 return;
-            s->tick++;
             eddy_task *t = next_task(s);
             if (t) {
                 run_task(s, th, t);

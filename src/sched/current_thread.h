@@ -30,7 +30,10 @@ typedef struct eddy_ct_sched {
     size_t owned_count;
     eddy_driver *driver;
     eddy_time_driver time;
-    uint32_t tick;
+    /* Runs until the remote queue goes first (a countdown, not tick %
+     * interval: a division on every run costs more than the rest of the
+     * loop). */
+    uint32_t remote_countdown;
     eddy_sched_config cfg;
     bool shutting_down;
     bool stacks_exhausted;     /* a stack mapping failed; spawns refused */

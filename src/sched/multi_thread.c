@@ -192,7 +192,8 @@ static eddy_task *next_task(mt_worker *w)
 {
     eddy_mt_sched *rt = w->rt;
     eddy_task *t;
-    if (w->tick % rt->cfg.global_queue_interval == 0) {
+    if (--w->remote_countdown == 0) {
+        w->remote_countdown = rt->cfg.global_queue_interval;
         if ((t = eddy__shared_pop(rt->base.shared)) || (t = pop_remote_pinned(w)))
             return t;
     }
@@ -524,7 +525,8 @@ static void *worker_main(void *arg)
 
     while (!done(rt)) {
         w->tick++;
-        if (w->tick % rt->cfg.event_interval == 0) {
+        if (--w->event_countdown == 0) {
+            w->event_countdown = rt->cfg.event_interval;
             poll_driver(w, false);
             flush_deferred(w);
         }
@@ -592,6 +594,8 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
         pthread_mutex_init(&w->park_lock, NULL);
         eddy__cond_init_monotonic(&w->park_cond);
         w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+        w->remote_countdown = cfg->global_queue_interval;
+        w->event_countdown = cfg->event_interval;
     }
     eddy__stack_pool_ref(); /* dropped by eddy__mt_destroy */
     pthread_attr_t attr;

@@ -52,6 +52,9 @@ struct mt_worker {
     bool searching;
     bool sleeping;              /* in the idle list (guarded by idle_lock) */
     uint32_t tick;
+    /* Ticks until the global queue goes first, and until the driver is
+     * polled (countdowns: a division per run costs more than the rest). */
+    uint32_t remote_countdown, event_countdown;
     uint64_t rng;
 };
 
