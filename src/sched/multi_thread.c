@@ -25,17 +25,23 @@ static mt_worker *current_worker(eddy_mt_sched *rt)
 
 /* ---- owned tasks ---- */
 
+static struct mt_owned_shard *shard_of(eddy_mt_sched *rt, const eddy_task *t)
+{
+    return &rt->owned[t->id % MT_OWNED_SHARDS];
+}
+
 static void own(eddy_mt_sched *rt, eddy_task *t)
 {
-    pthread_mutex_lock(&rt->owned_lock);
+    struct mt_owned_shard *sh = shard_of(rt, t);
+    pthread_mutex_lock(&sh->lock);
     t->owned = true;
     t->owned_prev = NULL;
-    t->owned_next = rt->owned;
-    if (rt->owned)
-        rt->owned->owned_prev = t;
-    rt->owned = t;
+    t->owned_next = sh->head;
+    if (sh->head)
+        sh->head->owned_prev = t;
+    sh->head = t;
     atomic_fetch_add(&rt->owned_count, 1);
-    pthread_mutex_unlock(&rt->owned_lock);
+    pthread_mutex_unlock(&sh->lock);
     /* Tasks reaching a worker during shutdown are dropped unrun. */
     if (atomic_load(&rt->shutting_down))
         eddy__task_set_cancelled(t);
@@ -43,15 +49,16 @@ static void own(eddy_mt_sched *rt, eddy_task *t)
 
 static void disown(eddy_mt_sched *rt, eddy_task *t)
 {
-    pthread_mutex_lock(&rt->owned_lock);
+    struct mt_owned_shard *sh = shard_of(rt, t);
+    pthread_mutex_lock(&sh->lock);
     if (t->owned_prev)
         t->owned_prev->owned_next = t->owned_next;
     else
-        rt->owned = t->owned_next;
+        sh->head = t->owned_next;
     if (t->owned_next)
         t->owned_next->owned_prev = t->owned_prev;
     t->owned = false;
-    pthread_mutex_unlock(&rt->owned_lock);
+    pthread_mutex_unlock(&sh->lock);
 }
 
 /* ---- parking one worker ---- */
@@ -570,7 +577,8 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
     pthread_mutex_init(&rt->driver_lock, NULL);
     pthread_mutex_init(&rt->time_lock, NULL);
     pthread_mutex_init(&rt->idle_lock, NULL);
-    pthread_mutex_init(&rt->owned_lock, NULL);
+    for (unsigned i = 0; i < MT_OWNED_SHARDS; i++)
+        pthread_mutex_init(&rt->owned[i].lock, NULL);
     atomic_init(&rt->unparked, rt->nworkers);
     rt->workers = calloc(rt->nworkers, sizeof *rt->workers);
     rt->sleepers = calloc(rt->nworkers, sizeof *rt->sleepers);
@@ -632,10 +640,12 @@ void eddy__mt_shutdown(eddy_mt_sched *rt)
 {
     eddy__shared_close(rt->base.shared);
     atomic_store(&rt->shutting_down, true);
-    pthread_mutex_lock(&rt->owned_lock);
-    for (eddy_task *t = rt->owned; t; t = t->owned_next)
-        eddy_abort(t);
-    pthread_mutex_unlock(&rt->owned_lock);
+    for (unsigned i = 0; i < MT_OWNED_SHARDS; i++) {
+        pthread_mutex_lock(&rt->owned[i].lock);
+        for (eddy_task *t = rt->owned[i].head; t; t = t->owned_next)
+            eddy_abort(t);
+        pthread_mutex_unlock(&rt->owned[i].lock);
+    }
     notify_all(rt);
     for (unsigned i = 0; i < rt->nworkers; i++)
         pthread_join(rt->workers[i].thread, NULL);
@@ -655,7 +665,8 @@ void eddy__mt_destroy(eddy_mt_sched *rt)
     pthread_mutex_destroy(&rt->driver_lock);
     pthread_mutex_destroy(&rt->time_lock);
     pthread_mutex_destroy(&rt->idle_lock);
-    pthread_mutex_destroy(&rt->owned_lock);
+    for (unsigned i = 0; i < MT_OWNED_SHARDS; i++)
+        pthread_mutex_destroy(&rt->owned[i].lock);
     free(rt->workers);
     free(rt->sleepers);
     eddy__stack_pool_unref(); /* the workers have drained their caches */

@@ -58,6 +58,8 @@ struct mt_worker {
     uint64_t rng;
 };
 
+#define MT_OWNED_SHARDS 16
+
 struct eddy_mt_sched {
     eddy_sched base;            /* the scheduler of migratable tasks */
     eddy_sched_config cfg;
@@ -73,9 +75,12 @@ struct eddy_mt_sched {
     atomic_uint unparked;
     unsigned *sleepers;
     unsigned nsleepers;
-    /* every incomplete task, for shutdown */
-    pthread_mutex_t owned_lock;
-    eddy_task *owned;
+    /* every incomplete task, for shutdown: in shards by task id, so that
+     * workers spawning and finishing tasks rarely want the same lock */
+    struct mt_owned_shard {
+        _Alignas(64) pthread_mutex_t lock;
+        eddy_task *head;
+    } owned[MT_OWNED_SHARDS];
     atomic_size_t owned_count;
     atomic_bool shutting_down;
     atomic_uint enter_guards;
