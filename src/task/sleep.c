@@ -42,5 +42,16 @@ int eddy_sleep_until(eddy_instant deadline)
 
 int eddy_sleep(uint64_t ms)
 {
-    return eddy_sleep_until(eddy_deadline_in(ms));
+    eddy_instant deadline = eddy_deadline_in(ms);
+    if (ms == 0 || deadline == EDDY_INSTANT_NEVER || !eddy__current_task())
+        return eddy_sleep_until(deadline);
+    /* The deadline is at least a millisecond ahead of the clock just read:
+     * the first wait need not read it again (a clock read is a sizeable
+     * part of a short sleep). */
+    int rc = eddy__task_wait_until_future(deadline);
+    if (rc == -ETIMEDOUT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    return eddy_sleep_until(deadline); /* woken early (a stale waker) */
 }

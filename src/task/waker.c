@@ -99,6 +99,14 @@ static int park_until(eddy_task *t, uint64_t deadline)
     return tt.fired ? -ETIMEDOUT : 0;
 }
 
+int eddy__task_wait_until_future(uint64_t deadline)
+{
+    eddy_task *t = eddy__current_task();
+    if (eddy__task_is_cancelled(t))
+        return -ECANCELED;
+    return park_until(t, deadline);
+}
+
 int eddy__wait_current_until(uint64_t deadline)
 {
     if (deadline == UINT64_MAX)
