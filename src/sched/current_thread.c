@@ -149,7 +149,7 @@ static eddy_task *next_task(eddy_ct_sched *s)
         if ((t = pop_remote(s)))
             return t;
     }
-    if ((t = eddy__queue_pop(&s->run)))
+    if ((t = eddy__queue_pop_warm(&s->run)))
         return t;
     return pop_remote(s);
 }

@@ -206,7 +206,7 @@ static eddy_task *next_task(eddy_local_set *set)
     eddy_task *t;
     if (++set->tick % SET_REMOTE_FIRST == 0 && (t = pop_remote(set)))
         return t;
-    if ((t = eddy__queue_pop(&set->run)))
+    if ((t = eddy__queue_pop_warm(&set->run)))
         return t;
     return pop_remote(set);
 }

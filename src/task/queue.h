@@ -41,6 +41,20 @@ static inline eddy_task *eddy__queue_pop(eddy_task_queue *q)
     return t;
 }
 
+/* Pops like eddy__queue_pop, for a queue that only this thread touches,
+ * and starts fetching the saved frame of the task behind it: the frame is
+ * on that task's own stack, seldom in cache after a burst of wake-ups
+ * (100,000 sleepers are 100,000 pages), and the fetch overlaps with
+ * running the task popped now. */
+static inline eddy_task *eddy__queue_pop_warm(eddy_task_queue *q)
+{
+    eddy_task *t = eddy__queue_pop(q);
+    eddy_task *next = q->head;
+    if (next && next->started)
+        __builtin_prefetch(eddy__ctx_sp(&next->fiber.ctx));
+    return t;
+}
+
 /* Moves every task of `from` to the tail of `to`. */
 static inline void eddy__queue_append(eddy_task_queue *to, eddy_task_queue *from)
 {
