@@ -6,8 +6,8 @@
 
 #include "arch/stack_pool.h"
 #include "task/overflow.h"
-#include "task/task_cache.h"
 #include "task/thread.h"
+#include "util/block_cache.h"
 
 bool eddy__sched_owned_here(eddy_sched *s)
 {
@@ -276,7 +276,7 @@ void eddy__ct_destroy(eddy_ct_sched *s)
     eddy__driver_unref(s->driver);
     eddy__thread_drop_spare(eddy__thread());
     eddy__stack_cache_drain();
-    eddy__task_cache_drain();
+    eddy__block_cache_drain();
     eddy__stack_pool_unref();
     eddy__shared_unref(s->base.shared);
 }

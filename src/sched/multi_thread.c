@@ -7,8 +7,8 @@
 
 #include "arch/stack_pool.h"
 #include "task/overflow.h"
-#include "task/task_cache.h"
 #include "task/thread.h"
+#include "util/block_cache.h"
 #include "util/clock.h"
 
 #define LIFO_MAX_POLLS 3
@@ -557,7 +557,7 @@ static void *worker_main(void *arg)
         rt->cfg.on_thread_stop(rt->cfg.hook_arg);
     eddy__thread_drop_spare(th);
     eddy__stack_cache_drain();
-    eddy__task_cache_drain();
+    eddy__block_cache_drain();
     eddy__sched_disown(&w->pinned);
     th->worker = NULL;
     th->driving = NULL;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "task/overflow.h"
-#include "task/task_cache.h"
+#include "util/block_cache.h"
 #include "task/thread.h"
 
 /* Ids are handed out in blocks per thread so that spawning does not touch a
@@ -42,7 +42,7 @@ eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *ar
         errno = ENOMEM;
         return NULL;
     }
-    eddy_task *t = eddy__task_alloc();
+    eddy_task *t = eddy__block_alloc(sizeof *t);
     if (!t) {
         free(name);
         errno = ENOMEM;
@@ -75,7 +75,7 @@ eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *ar
 static void task_free(eddy_task *t)
 {
     free(t->name);
-    eddy__task_dealloc(t);
+    eddy__block_free(t, sizeof *t);
 }
 
 void eddy__task_ref(eddy_task *t)
