@@ -146,8 +146,8 @@ static void push_ring(mt_worker *w, eddy_task *t)
         eddy__shared_push_batch(w->rt->base.shared, &overflow);
 }
 
-/* A migratable task woken on a worker goes to its LIFO slot: it will run
- * next, on the caches that just produced what it waits for. */
+/* A migratable task woken or spawned on a worker goes to its LIFO slot: it
+ * will run next, on the caches that just produced what it waits for. */
 static void push_lifo(mt_worker *w, eddy_task *t)
 {
     eddy_task *prev = w->lifo;
@@ -255,8 +255,12 @@ static int mt_spawn(eddy_sched *base, eddy_task *t)
     }
     t->sched = base;
     own(rt, t);
-    push_ring(w, t);
-    notify_parked(rt);
+    /* Like a wake: to the LIFO slot, to run next here, where whatever the
+     * spawner just wrote for it is in cache; the task it displaces goes to
+     * the ring and the idle workers are told. A chain of spawns then stays
+     * on one worker instead of bouncing between two (and waking one for
+     * every link), as Tokio does. */
+    push_lifo(w, t);
     return 0;
 }
 
