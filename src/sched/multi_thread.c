@@ -23,6 +23,10 @@ static mt_worker *current_worker(eddy_mt_sched *rt)
     return w && w->rt == rt ? w : NULL;
 }
 
+/* Tasks a worker takes from the inject queue at once, at most (half its
+ * ring). */
+#define INJECT_SHARE_MAX 128
+
 /* ---- owned tasks ---- */
 
 static struct mt_owned_shard *shard_of(eddy_mt_sched *rt, const eddy_task *t)
@@ -195,6 +199,23 @@ static eddy_task *next_local(mt_worker *w)
     return NULL;
 }
 
+/* With nothing local to run: this worker's share of the inject queue in one
+ * critical section (a lock per task was a tenth of the workers' time when
+ * every task came from outside); the extra ones go to the ring, where idle
+ * workers, told, may steal them. The ring is empty here, so they fit. */
+static eddy_task *pop_inject_share(mt_worker *w)
+{
+    eddy_task_queue rest = { NULL, NULL };
+    eddy_task *t = eddy__shared_pop_share(w->rt->base.shared, w->rt->nworkers,
+                                          INJECT_SHARE_MAX, &rest);
+    if (eddy__queue_empty(&rest))
+        return t;
+    for (eddy_task *r; (r = eddy__queue_pop(&rest));)
+        push_ring(w, r);
+    notify_parked(w->rt); /* there is work to steal */
+    return t;
+}
+
 static eddy_task *next_task(mt_worker *w)
 {
     eddy_mt_sched *rt = w->rt;
@@ -208,7 +229,7 @@ static eddy_task *next_task(mt_worker *w)
         return t;
     if ((t = pop_remote_pinned(w)))
         return t;
-    return eddy__shared_pop(rt->base.shared);
+    return pop_inject_share(w);
 }
 
 static eddy_task *steal_work(mt_worker *w)
@@ -229,7 +250,7 @@ static eddy_task *steal_work(mt_worker *w)
         if (t)
             return t;
     }
-    return eddy__shared_pop(rt->base.shared);
+    return pop_inject_share(w);
 }
 
 /* ---- the scheduler ops ---- */

@@ -100,6 +100,26 @@ eddy_task *eddy__shared_pop(eddy_shared *sh)
     return t;
 }
 
+eddy_task *eddy__shared_pop_share(eddy_shared *sh, size_t ways, size_t max,
+                                  eddy_task_queue *rest)
+{
+    if (!eddy__shared_has_work(sh))
+        return NULL;
+    pthread_mutex_lock(&sh->lock);
+    size_t len = atomic_load_explicit(&sh->len, memory_order_relaxed);
+    size_t n = len / ways + 1;
+    if (n > max)
+        n = max;
+    eddy_task *first = eddy__queue_pop(&sh->queue);
+    size_t taken = first ? 1 : 0;
+    for (eddy_task *t; taken < n && (t = eddy__queue_pop(&sh->queue)); taken++)
+        eddy__queue_push(rest, t);
+    if (taken)
+        atomic_fetch_sub(&sh->len, taken);
+    pthread_mutex_unlock(&sh->lock);
+    return first;
+}
+
 void eddy__shared_take(eddy_shared *sh, eddy_task_queue *out)
 {
     if (!eddy__shared_has_work(sh))

@@ -55,6 +55,12 @@ void eddy__shared_push_batch(eddy_shared *sh, eddy_task_queue *batch);
 /* Takes one task, or NULL. Cheap when empty. Any thread. */
 eddy_task *eddy__shared_pop(eddy_shared *sh);
 
+/* Pops up to `share` of the queue (its length divided by `ways`, plus one,
+ * at most `max`) in one critical section: returns the first task and
+ * appends the others to *rest. NULL if the queue is empty. */
+eddy_task *eddy__shared_pop_share(eddy_shared *sh, size_t ways, size_t max,
+                                  eddy_task_queue *rest);
+
 /* Owner side: moves everything queued to `out`. Cheap when empty. */
 void eddy__shared_take(eddy_shared *sh, eddy_task_queue *out);
 
