@@ -59,11 +59,16 @@ static void cold_reuse(bool guarded)
     wave(v, guarded, 1);
     wave(v, guarded, 2); /* served from the hot and the cold tier */
 
-    /* A cold batch is pending: parking schedulers are told when it is due. */
+    /* A cold batch is pending: parking schedulers are told when it is due,
+     * at most a second (and a rounding millisecond) from now. On a slow
+     * machine (valgrind) the batches may already be due: then this call
+     * handed them back and nothing is pending (-1). */
     int due = eddy__stack_pool_trim(-1);
-    cr_assert(due > 0 && due <= 1001, "a cold batch is due in (0, 1001] ms: %d", due);
+    cr_assert(due == -1 || (due > 0 && due <= 1001), "a cold batch is due in (0, 1001] ms: %d",
+              due);
     cr_assert_eq(eddy__stack_pool_trim(0), 0, "a shorter time-out is kept");
-    sleep_ms(due + 10);
+    if (due > 0)
+        sleep_ms(due + 10);
     cr_assert_eq(eddy__stack_pool_trim(-1), -1, "everything due was handed back");
 
     wave(v, guarded, 3); /* stacks whose pages were handed back still work */
