@@ -114,9 +114,7 @@ static void *connect_localhost(void *arg)
     char buf[4];
     cr_expect_eq(eddy_tcp_read_exact(s, buf, 2, NULL), 0);
     cr_expect(memcmp(buf, "hi", 2) == 0);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -173,9 +171,7 @@ static void *addrs_and_opts(void *arg)
 
     cr_expect(eddy_tcp_stream_fd(c) >= 0);
     cr_expect_eq(eddy_tcp_stream_fd(NULL), -1);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -200,9 +196,7 @@ static void *ipv6_addrs(void *arg)
     snprintf(want, sizeof want, "[::1]:%d", eddy_tcp_listener_port(l));
     cr_expect(eddy_sockaddr_format(&peer, text, sizeof text) > 0);
     cr_expect_str_eq(text, want);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -262,9 +256,7 @@ static void *half_close(void *arg)
     cr_expect_eq(eddy_tcp_read_exact(c, buf, 2, NULL), 0);
     cr_expect_eq(eddy_tcp_shutdown(c, 12345), -EINVAL);
     cr_expect_eq(eddy_tcp_read(c, buf, 0), 0);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -295,9 +287,7 @@ static void *deadlines(void *arg)
     cr_expect_eq(eddy_tcp_write(s, "3", 1), 1);
     cr_expect_eq(eddy_tcp_read_until(c, buf + 2, 1, eddy_deadline_in(5000)), 1);
     cr_expect(memcmp(buf, "123", 3) == 0);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -328,9 +318,7 @@ static void *write_deadline(void *arg)
     while (w > 0 && ++i < 1000);
     cr_expect_eq(w, -ETIMEDOUT, "write_until: %zd", w);
     free(big);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -415,9 +403,7 @@ static void *abort_read(void *arg)
     char buf[2];
     cr_expect_eq(eddy_tcp_read_exact(c, buf, 2, NULL), 0);
     cr_expect(memcmp(buf, "ok", 2) == 0);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -449,9 +435,7 @@ static void *abort_accept(void *arg)
     eddy_tcp_stream *c, *s;
     if (!t_tcp_pair(l, "127.0.0.1", &c, &s))
         return T_PTR(0);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -492,9 +476,7 @@ static void *aborted_calls(void *arg)
     cr_expect_eq(T_INT(res), 1);
     char buf[4];
     cr_expect_eq(eddy_tcp_read_exact(c, buf, 4, NULL), 0, "the data is still there");
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return T_PTR(1);
 }
 
@@ -772,9 +754,7 @@ static void *serve_plain(void *arg)
     cr_expect(ok);
     void *res = NULL;
     pthread_join(th, &res);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_stream_close(s);
-    eddy_tcp_listener_close(l);
+    t_tcp_close_all(c, s, l);
     return res;
 }
 

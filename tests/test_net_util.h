@@ -36,6 +36,15 @@ static inline bool t_tcp_pair(eddy_tcp_listener *l, const char *ip, eddy_tcp_str
     return true;
 }
 
+/* Closes a pair from t_tcp_pair and its listener. */
+static inline void t_tcp_close_all(eddy_tcp_stream *client, eddy_tcp_stream *server,
+                                   eddy_tcp_listener *l)
+{
+    eddy_tcp_stream_close(client);
+    eddy_tcp_stream_close(server);
+    eddy_tcp_listener_close(l);
+}
+
 /* A fresh temporary directory (removed by t_rmdir_tree). */
 static inline void t_tmpdir(char *out, size_t size)
 {

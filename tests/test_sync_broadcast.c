@@ -5,32 +5,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "util.h"
-
-#define BOTH_FLAVORS(suite, name, fn)                                        \
-    Test(suite, name##_local, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_LOCAL); } \
-    Test(suite, name##_shared, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_SHARED); }
-
-static eddy_task *spawn(eddy_task_fn fn, void *arg)
-{
-    eddy_task *t = eddy_spawn(fn, arg);
-    cr_expect_not_null(t, "spawn: %s", strerror(errno));
-    return t;
-}
-
-static int join_int(eddy_task *t, int expect_rc)
-{
-    void *res = NULL;
-    int rc = eddy_join(t, &res);
-    cr_expect_eq(rc, expect_rc, "join: %d", rc);
-    return T_INT(res);
-}
-
-static void yield_n(int n)
-{
-    for (int i = 0; i < n; i++)
-        eddy_yield();
-}
+#include "sync_util.h"
 
 static eddy_sync_flavor flavor;
 static eddy_broadcast_tx *tx;

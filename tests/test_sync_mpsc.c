@@ -7,7 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "util.h"
+#include "sync_util.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -17,31 +17,6 @@
 #ifndef RUNNING_ON_VALGRIND
 #define RUNNING_ON_VALGRIND 0
 #endif
-
-#define BOTH_FLAVORS(suite, name, fn)                                        \
-    Test(suite, name##_local, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_LOCAL); } \
-    Test(suite, name##_shared, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_SHARED); }
-
-static eddy_task *spawn(eddy_task_fn fn, void *arg)
-{
-    eddy_task *t = eddy_spawn(fn, arg);
-    cr_expect_not_null(t, "spawn: %s", strerror(errno));
-    return t;
-}
-
-static int join_int(eddy_task *t, int expect_rc)
-{
-    void *res = NULL;
-    int rc = eddy_join(t, &res);
-    cr_expect_eq(rc, expect_rc, "join: %d", rc);
-    return T_INT(res);
-}
-
-static void yield_n(int n)
-{
-    for (int i = 0; i < n; i++)
-        eddy_yield();
-}
 
 static eddy_sync_flavor flavor;
 static eddy_mpsc_tx *tx;
@@ -85,12 +60,7 @@ static void *root_fifo(void *arg)
     return NULL;
 }
 
-static void fifo(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_fifo, NULL);
-}
-BOTH_FLAVORS(mpsc, fifo, fifo)
+FLAVOR_TEST(mpsc, fifo)
 
 /* The ring wraps and grows with values in it: order survives. */
 static void *root_wrap(void *arg)
@@ -430,12 +400,7 @@ static void *root_deadlines(void *arg)
     return NULL;
 }
 
-static void deadlines(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_deadlines, NULL);
-}
-BOTH_FLAVORS(mpsc, deadlines, deadlines)
+FLAVOR_TEST(mpsc, deadlines)
 
 /* ---- values: pointers by default, any size ---- */
 

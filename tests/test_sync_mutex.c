@@ -4,26 +4,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "util.h"
-
-#define BOTH_FLAVORS(suite, name, fn)                                        \
-    Test(suite, name##_local, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_LOCAL); } \
-    Test(suite, name##_shared, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_SHARED); }
-
-static eddy_task *spawn(eddy_task_fn fn, void *arg)
-{
-    eddy_task *t = eddy_spawn(fn, arg);
-    cr_expect_not_null(t, "spawn: %s", strerror(errno));
-    return t;
-}
-
-static int join_int(eddy_task *t, int expect_rc)
-{
-    void *res = NULL;
-    int rc = eddy_join(t, &res);
-    cr_expect_eq(rc, expect_rc, "join: %d", rc);
-    return T_INT(res);
-}
+#include "sync_util.h"
 
 static eddy_sync_flavor flavor;
 static eddy_mutex *mu;
@@ -108,12 +89,7 @@ static void *root_fifo(void *arg)
     return NULL;
 }
 
-static void fifo(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_fifo, NULL);
-}
-BOTH_FLAVORS(mutex, fifo, fifo)
+FLAVOR_TEST(mutex, fifo)
 
 /* ---- try_lock, unlock misuse, free while held ---- */
 
@@ -194,12 +170,7 @@ static void *root_abort_after_handoff(void *arg)
     return NULL;
 }
 
-static void abort_after_handoff(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_abort_after_handoff, NULL);
-}
-BOTH_FLAVORS(mutex, abort_after_handoff, abort_after_handoff)
+FLAVOR_TEST(mutex, abort_after_handoff)
 
 /* ---- deadline ---- */
 
@@ -216,12 +187,7 @@ static void *root_deadline(void *arg)
     return NULL;
 }
 
-static void deadline(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_deadline, NULL);
-}
-BOTH_FLAVORS(mutex, deadline, deadline)
+FLAVOR_TEST(mutex, deadline)
 
 /* ---- many threads (shared): runtimes and plain threads ---- */
 

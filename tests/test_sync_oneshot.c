@@ -4,26 +4,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "util.h"
-
-#define BOTH_FLAVORS(suite, name, fn)                                        \
-    Test(suite, name##_local, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_LOCAL); } \
-    Test(suite, name##_shared, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_SHARED); }
-
-static eddy_task *spawn(eddy_task_fn fn, void *arg)
-{
-    eddy_task *t = eddy_spawn(fn, arg);
-    cr_expect_not_null(t, "spawn: %s", strerror(errno));
-    return t;
-}
-
-static int join_int(eddy_task *t, int expect_rc)
-{
-    void *res = NULL;
-    int rc = eddy_join(t, &res);
-    cr_expect_eq(rc, expect_rc, "join: %d", rc);
-    return T_INT(res);
-}
+#include "sync_util.h"
 
 static eddy_sync_flavor flavor;
 static eddy_oneshot_tx *tx;
@@ -71,12 +52,7 @@ static void *root_send_recv(void *arg)
     return NULL;
 }
 
-static void send_recv(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_send_recv, NULL);
-}
-BOTH_FLAVORS(oneshot, send_recv, send_recv)
+FLAVOR_TEST(oneshot, send_recv)
 
 /* ---- closed detection, both ways ---- */
 

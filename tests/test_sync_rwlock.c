@@ -3,26 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "util.h"
-
-#define BOTH_FLAVORS(suite, name, fn)                                        \
-    Test(suite, name##_local, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_LOCAL); } \
-    Test(suite, name##_shared, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_SHARED); }
-
-static eddy_task *spawn(eddy_task_fn fn, void *arg)
-{
-    eddy_task *t = eddy_spawn(fn, arg);
-    cr_expect_not_null(t, "spawn: %s", strerror(errno));
-    return t;
-}
-
-static int join_int(eddy_task *t, int expect_rc)
-{
-    void *res = NULL;
-    int rc = eddy_join(t, &res);
-    cr_expect_eq(rc, expect_rc, "join: %d", rc);
-    return T_INT(res);
-}
+#include "sync_util.h"
 
 static eddy_sync_flavor flavor;
 static eddy_rwlock *rw;
@@ -138,12 +119,7 @@ static void *root_writer_not_starved(void *arg)
     return NULL;
 }
 
-static void writer_not_starved(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_writer_not_starved, NULL);
-}
-BOTH_FLAVORS(rwlock, writer_not_starved, writer_not_starved)
+FLAVOR_TEST(rwlock, writer_not_starved)
 
 /* ---- abort of the waiting writer lets the readers behind it in ---- */
 
@@ -196,12 +172,7 @@ static void *root_abort_after_handoff(void *arg)
     return NULL;
 }
 
-static void abort_after_handoff(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_abort_after_handoff, NULL);
-}
-BOTH_FLAVORS(rwlock, abort_after_handoff, abort_after_handoff)
+FLAVOR_TEST(rwlock, abort_after_handoff)
 
 /* ---- try, misuse, deadlines ---- */
 

@@ -4,28 +4,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "util.h"
-
-#define BOTH_FLAVORS(suite, name, fn)                                        \
-    Test(suite, name##_local, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_LOCAL); } \
-    Test(suite, name##_shared, .timeout = T_TIMEOUT) { fn(EDDY_SYNC_SHARED); }
-
-static eddy_task *spawn(eddy_task_fn fn, void *arg)
-{
-    eddy_task *t = eddy_spawn(fn, arg);
-    cr_expect_not_null(t, "spawn: %s", strerror(errno));
-    return t;
-}
+#include "sync_util.h"
 
 /* Joins t; returns the task's own return value as an int. */
-static int join_int(eddy_task *t, int expect_rc)
-{
-    void *res = NULL;
-    int rc = eddy_join(t, &res);
-    cr_expect_eq(rc, expect_rc, "join: %d", rc);
-    return T_INT(res);
-}
-
 static eddy_sync_flavor flavor;
 static eddy_semaphore *sem;
 
@@ -52,12 +33,7 @@ static void *root_basics(void *arg)
     return NULL;
 }
 
-static void basics(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_basics, NULL);
-}
-BOTH_FLAVORS(semaphore, basics, basics)
+FLAVOR_TEST(semaphore, basics)
 
 /* ---- FIFO: a large request at the head holds back small ones ---- */
 
@@ -105,12 +81,7 @@ static void *root_fifo(void *arg)
     return NULL;
 }
 
-static void fifo(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_fifo, NULL);
-}
-BOTH_FLAVORS(semaphore, fifo, fifo)
+FLAVOR_TEST(semaphore, fifo)
 
 /* ---- abort while waiting: the next waiter gets the permit ---- */
 
@@ -136,12 +107,7 @@ static void *root_abort_waiting(void *arg)
     return NULL;
 }
 
-static void abort_waiting(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_abort_waiting, NULL);
-}
-BOTH_FLAVORS(semaphore, abort_waiting, abort_waiting)
+FLAVOR_TEST(semaphore, abort_waiting)
 
 /* The permit was already handed to the waiter when it is aborted (before it
  * ran again): it must pass on to the next waiter, not vanish. */
@@ -165,12 +131,7 @@ static void *root_abort_after_grant(void *arg)
     return NULL;
 }
 
-static void abort_after_grant(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_abort_after_grant, NULL);
-}
-BOTH_FLAVORS(semaphore, abort_after_grant, abort_after_grant)
+FLAVOR_TEST(semaphore, abort_after_grant)
 
 /* The aborted waiter was the head holding back a smaller request that the
  * available permits already satisfy: its leaving lets that one through. */
@@ -193,12 +154,7 @@ static void *root_abort_head(void *arg)
     return NULL;
 }
 
-static void abort_head(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_abort_head, NULL);
-}
-BOTH_FLAVORS(semaphore, abort_head, abort_head)
+FLAVOR_TEST(semaphore, abort_head)
 
 /* A task aborted before it calls acquire gets -ECANCELED even though a
  * permit is there, and takes nothing. */
@@ -277,12 +233,7 @@ static void *root_deadline(void *arg)
     return NULL;
 }
 
-static void deadline(eddy_sync_flavor f)
-{
-    flavor = f;
-    t_run_local(root_deadline, NULL);
-}
-BOTH_FLAVORS(semaphore, deadline, deadline)
+FLAVOR_TEST(semaphore, deadline)
 
 /* ---- plain threads (shared flavor only) ---- */
 

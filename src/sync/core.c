@@ -145,3 +145,13 @@ int eddy__sync_add_sender(sync_core *c, size_t *senders, size_t *refs)
     sync_unlock(c);
     return gone ? -EPIPE : 0;
 }
+
+int eddy__sync_read_flag(sync_core *c, const bool *flag)
+{
+    if (!sync_here(c))
+        return -EPERM;
+    sync_lock(c);
+    int set = *flag;
+    sync_unlock(c);
+    return set;
+}

@@ -259,4 +259,8 @@ int eddy__sync_wait_unless(sync_core *c, sync_waitlist *l, bool (*gone)(const vo
  * LOCAL channel's thread. */
 int eddy__sync_add_sender(sync_core *c, size_t *senders, size_t *refs);
 
+/* The is_closed queries: *flag read under the lock, as 0 or 1; -EPERM off a
+ * LOCAL primitive's thread. */
+int eddy__sync_read_flag(sync_core *c, const bool *flag);
+
 #endif /* EDDY_SYNC_CORE_H */

@@ -254,12 +254,7 @@ int eddy_mpsc_tx_is_closed(eddy_mpsc_tx *tx)
     if (!tx)
         return -EINVAL;
     mpsc *ch = OF_TX(tx);
-    if (!sync_here(&ch->core))
-        return -EPERM;
-    sync_lock(&ch->core);
-    int closed = ch->rx_closed;
-    sync_unlock(&ch->core);
-    return closed;
+    return eddy__sync_read_flag(&ch->core, &ch->rx_closed);
 }
 
 static bool rx_gone(const void *ch)

@@ -113,12 +113,7 @@ int eddy_semaphore_is_closed(eddy_semaphore *s)
 {
     if (!s)
         return -EINVAL;
-    if (!sync_here(&s->core))
-        return -EPERM;
-    sync_lock(&s->core);
-    int closed = s->sem.closed;
-    sync_unlock(&s->core);
-    return closed;
+    return eddy__sync_read_flag(&s->core, &s->sem.closed);
 }
 
 ssize_t eddy_semaphore_available(eddy_semaphore *s)
