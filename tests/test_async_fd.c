@@ -159,6 +159,7 @@ static void *bad_fds(void *arg)
     cr_expect_eq(errno, EBADF);
     char path[] = "/tmp/eddy-afd-XXXXXX";
     int f = mkstemp(path);
+    cr_assert_geq(f, 0, "mkstemp: %s", strerror(errno));
     unlink(path);
     errno = 0;
     cr_expect_null(eddy_async_fd_new(f), "regular files are not pollable");
