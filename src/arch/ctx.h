@@ -34,6 +34,16 @@ static inline const void *eddy__ctx_sp(const eddy_ctx *c)
 #endif
 }
 
+/* Bytes a switch stores below its caller's stack pointer (the call's
+ * return address included): where the saved sp will point. */
+#if defined(EDDY_CTX_UCONTEXT)
+#define EDDY_CTX_FRAME 0
+#elif defined(__x86_64__)
+#define EDDY_CTX_FRAME 64
+#else
+#define EDDY_CTX_FRAME 160
+#endif
+
 /* Prepares ctx so that the first switch to it calls entry(arg) on the stack
  * [stack_lo, stack_lo + size). entry must never return. */
 void eddy__ctx_init(eddy_ctx *ctx, void *stack_lo, size_t size,

@@ -96,6 +96,8 @@ static void ct_stack_config(eddy_sched *base, size_t *size, bool *guarded)
     *guarded = s->cfg.guarded_stacks;
 }
 
+static eddy_task *ct_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t);
+
 static const eddy_sched_ops ct_ops = {
     .schedule = ct_schedule,
     .spawn = ct_spawn,
@@ -104,6 +106,7 @@ static const eddy_sched_ops ct_ops = {
     .now = ct_now,
     .local_sched = ct_local_sched,
     .stack_config = ct_stack_config,
+    .handoff = ct_handoff,
 };
 
 int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
@@ -114,6 +117,7 @@ int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
     s->local = local;
     s->cfg = *cfg;
     s->remote_countdown = cfg->global_queue_interval;
+    s->event_countdown = cfg->event_interval;
     atomic_init(&s->enter_guards, 0);
     eddy__time_init(&s->time, cfg->start_paused);
     s->driver = eddy__driver_new();
@@ -160,6 +164,15 @@ static void finish(eddy_ct_sched *s, eddy_task *t, void *result, int status)
     eddy__task_complete(t, result, status);
 }
 
+/* Files a task that switched out as `exit` says, when it did not finish. */
+static inline void file_switched_out(eddy_ct_sched *s, eddy_task *t)
+{
+    if (t->exit == TASK_YIELDED)
+        eddy__queue_push(&s->deferred, t);
+    else if (eddy__task_transition_to_idle(t))
+        eddy__queue_push(&s->run, t);
+}
+
 static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
 {
     uint64_t prev = eddy__task_begin_run(t);
@@ -167,25 +180,40 @@ static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
         finish(s, t, NULL, -ECANCELED);
         return;
     }
-    if (!eddy__task_run(th, t, s->cfg.stack_size, s->cfg.guarded_stacks)) {
+    eddy_task *back = eddy__task_run(th, t, s->cfg.stack_size, s->cfg.guarded_stacks);
+    if (!back) {
         s->stacks_exhausted = true;
         finish(s, t, NULL, -ENOMEM);
         return;
     }
-    switch (t->exit) {
-    case TASK_DONE:
-        eddy__task_release_stack(th, t);
-        s->stacks_exhausted = false;
-        finish(s, t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
-        break;
-    case TASK_YIELDED:
-        eddy__queue_push(&s->deferred, t);
-        break;
-    case TASK_PARKED:
-        if (eddy__task_transition_to_idle(t))
-            eddy__queue_push(&s->run, t);
-        break;
+    if (back->exit != TASK_DONE) {
+        file_switched_out(s, back);
+        return;
     }
+    eddy__task_release_stack(th, back);
+    s->stacks_exhausted = false;
+    finish(s, back, back->result, eddy__task_is_cancelled(back) ? -ECANCELED : 0);
+}
+
+/* The loop's next step, taken on the stack of task t as it switches out:
+ * if the next ready task has run before and the loop has no periodic work
+ * due (remote queue, driver), t is filed here and that task is resumed
+ * straight from t. Only this thread ever pops this scheduler's queues, so
+ * t cannot be picked up before its switch completes. Tasks that finish, or
+ * start, still go through the loop, which owns their stacks. */
+static eddy_task *ct_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    eddy_ct_sched *s = (eddy_ct_sched *)base;
+    eddy_task *next = s->run.head;
+    if (!next || !next->started || s->remote_countdown <= 1 || s->event_countdown <= 1 ||
+        th->home != &th->sched_fiber || th->driving != base)
+        return NULL;
+    s->remote_countdown--;
+    s->event_countdown--;
+    eddy__queue_pop_warm(&s->run);
+    file_switched_out(s, t);
+    eddy__task_begin_run(next);
+    return next;
 }
 
 static bool has_ready(eddy_ct_sched *s)
@@ -233,19 +261,20 @@ static bool done(eddy_ct_sched *s, eddy_task *until)
 static void run(eddy_ct_sched *s, eddy_thread *th, eddy_task *until)
 {
     for (;;) {
-        for (unsigned i = 0; i < s->cfg.event_interval; i++) {
-            if (done(s, until))
-                return;
-            eddy_task *t = next_task(s);
-            if (t) {
-                run_task(s, th, t);
-            } else if (!eddy__queue_empty(&s->deferred)) {
-                park_yield(s);
-            } else {
-                park(s);
-            }
+        if (--s->event_countdown == 0) {
+            s->event_countdown = s->cfg.event_interval;
+            park_yield(s);
         }
-        park_yield(s);
+        if (done(s, until))
+            return;
+        eddy_task *t = next_task(s);
+        if (t) {
+            run_task(s, th, t);
+        } else if (!eddy__queue_empty(&s->deferred)) {
+            park_yield(s);
+        } else {
+            park(s);
+        }
     }
 }
 

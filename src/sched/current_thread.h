@@ -9,7 +9,8 @@
  * the remote queue is checked first every global_queue_interval ticks, and
  * the driver is polled every event_interval ticks. With nothing to run it
  * parks until the next timer is due (or, with time paused, moves the clock
- * straight to it). */
+ * straight to it). A task that yields or parks may take the loop's next
+ * step itself and switch straight to the next task (ct_handoff). */
 #ifndef EDDY_SCHED_CURRENT_THREAD_H
 #define EDDY_SCHED_CURRENT_THREAD_H
 
@@ -34,6 +35,7 @@ typedef struct eddy_ct_sched {
      * interval: a division on every run costs more than the rest of the
      * loop). */
     uint32_t remote_countdown;
+    uint32_t event_countdown;  /* runs until the driver is polled */
     eddy_sched_config cfg;
     bool shutting_down;
     bool stacks_exhausted;     /* a stack mapping failed; spawns refused */

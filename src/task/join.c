@@ -110,11 +110,12 @@ bool eddy_current_task_cancelled(void)
 
 int eddy_yield(void)
 {
-    eddy_task *t = eddy__current_task();
+    eddy_thread *th = eddy__thread();
+    eddy_task *t = th->task;
     if (!t)
         return -EPERM;
     if (eddy__task_is_cancelled(t))
         return -ECANCELED;
-    eddy__task_switch_out(t, TASK_YIELDED);
+    eddy__task_switch_out(th, t, TASK_YIELDED);
     return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
 }

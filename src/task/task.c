@@ -63,6 +63,7 @@ eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *ar
     t->exit = TASK_PARKED;
     t->started = false;
     t->owned = false;
+    t->unguarded = false;
     t->stack_size = stack_size;
     t->stack = NULL;
     t->join_waker.vt = NULL;
@@ -225,7 +226,8 @@ bool eddy__task_start(eddy_thread *th, eddy_task *t, size_t default_stack, bool 
     else if (!(s = eddy__stack_get(size, guarded)))
         return false;
     t->stack = s;
-    eddy__fiber_init(&t->fiber, t->stack->lo, t->stack->size, task_entry, t);
+    t->unguarded = !s->guarded;
+    eddy__fiber_init(&t->fiber, s->lo, s->size, task_entry, t);
     t->started = true;
     return true;
 }

@@ -15,6 +15,7 @@
 #include "task/waker.h"
 
 typedef struct eddy_sched eddy_sched;
+struct eddy_thread;
 
 /* What a scheduler provides to the task layer. */
 typedef struct eddy_sched_ops {
@@ -40,6 +41,14 @@ typedef struct eddy_sched_ops {
     eddy_sched *(*local_sched)(eddy_sched *s);
     /* The default stack of the scheduler's tasks: size and guard mode. */
     void (*stack_config)(eddy_sched *s, size_t *size, bool *guarded);
+    /* Optional. Called on the stack of task t (RUNNING on thread th, with
+     * t->exit saying YIELDED or PARKED) just before it switches out: may
+     * file t as its scheduler loop would, and return the next task to
+     * resume, already RUNNING, which t then switches to directly (one
+     * switch instead of two, and no trip through the loop). NULL leaves
+     * everything to the loop. Only for a scheduler whose tasks no other
+     * thread can pick up while t is still switching out. */
+    eddy_task *(*handoff)(eddy_sched *s, struct eddy_thread *th, eddy_task *t);
 } eddy_sched_ops;
 
 struct eddy_shared;
@@ -77,6 +86,8 @@ struct eddy_task {
     enum eddy_task_exit exit;    /* set by the task before switching out */
     bool started;                /* has a stack (or, blocking: has run) */
     bool owned;                  /* linked in its scheduler's owned list */
+    bool unguarded;              /* its stack has no guard page (a copy of
+                                    stack->guarded, read at every switch) */
     size_t stack_size;           /* requested; 0: the scheduler's default */
     eddy_stack *stack;
     eddy_fiber fiber;

@@ -35,34 +35,53 @@ typedef struct eddy_thread {
 __attribute__((noinline)) eddy_thread *eddy__thread(void);
 
 /* Scheduler side: runs task t (RUNNING) on this thread, the caller's
- * thread context th, until it switches out. The task starts from, and
- * switches back to, th->home (the scheduler loop's fiber). The first run
- * gives it a stack; returns false (the task is left not started) if no
- * stack could be mapped. Inline, so the scheduler loop has no returns to
- * mispredict after the switch. */
-static inline __attribute__((always_inline)) bool eddy__task_run(eddy_thread *th, eddy_task *t,
-                                                                size_t default_stack,
-                                                                bool guarded)
+ * thread context th, until control comes back to th->home. Returns the
+ * task that switched back: t, or another task of the same scheduler that t
+ * handed off to (see eddy_sched_ops.handoff); its exit field says why.
+ * The first run gives t a stack; returns NULL (t is left not started) if
+ * no stack could be mapped. Inline, so the scheduler loop has no returns
+ * to mispredict after the switch. */
+static inline __attribute__((always_inline)) eddy_task *eddy__task_run(eddy_thread *th, eddy_task *t,
+                                                                      size_t default_stack,
+                                                                      bool guarded)
 {
     if (__builtin_expect(!t->started, 0) && !eddy__task_start(th, t, default_stack, guarded))
-        return false;
+        return NULL;
     eddy_task *caller = th->task; /* a LocalSet loop runs inside a task */
     th->task = t;
     eddy__fiber_switch(th->home, &t->fiber);
+    eddy_task *back = th->task;
     th->task = caller;
-    if (__builtin_expect(!t->stack->guarded, 0) && !eddy__stack_sp_ok(t->stack, eddy__ctx_sp(&t->fiber.ctx)))
-        eddy__overflow_report(t); /* an unguarded stack overflowed */
-    return true;
+    if (__builtin_expect(back->unguarded, 0) &&
+        !eddy__stack_sp_ok(back->stack, eddy__ctx_sp(&back->fiber.ctx)))
+        eddy__overflow_report(back); /* an unguarded stack overflowed */
+    return back;
 }
 
-/* Task side: switches from the running task back to its scheduler on this
- * thread, saying why. Returns when the task is resumed, possibly on another
- * thread: the thread context is read before the switch only. */
-static inline __attribute__((always_inline)) void eddy__task_switch_out(eddy_task *t,
+/* Task side: switches the running task t out of thread th (the caller's
+ * eddy__thread()), saying why: straight to the next task its scheduler
+ * hands it, or else back to the scheduler loop on this thread. Returns
+ * when the task is resumed, possibly on another thread: th is stale then,
+ * and is read before the switch only. */
+static inline __attribute__((always_inline)) void eddy__task_switch_out(eddy_thread *th,
+                                                                       eddy_task *t,
                                                                        enum eddy_task_exit why)
 {
     t->exit = why;
-    eddy__fiber_switch(&t->fiber, eddy__thread()->home);
+    eddy_sched *s = t->sched;
+    eddy_task *next = s->ops->handoff ? s->ops->handoff(s, th, t) : NULL;
+    if (!next) {
+        eddy__fiber_switch(&t->fiber, th->home);
+        return;
+    }
+    /* The loop checks an unguarded stack when a task comes back to it;
+     * this task skips the loop, so it is checked here, a switch frame
+     * below where it stands. */
+    if (__builtin_expect(t->unguarded, 0) &&
+        !eddy__stack_sp_ok(t->stack, (char *)__builtin_frame_address(0) - EDDY_CTX_FRAME))
+        eddy__overflow_report(t);
+    th->task = next;
+    eddy__fiber_switch(&t->fiber, &next->fiber);
 }
 
 /* Scheduler ownership (eddy_sched.owner), kept on both sides: the

@@ -60,7 +60,7 @@ int eddy__wait_current(void)
     if (t) {
         if (eddy__task_is_cancelled(t))
             return -ECANCELED;
-        eddy__task_switch_out(t, TASK_PARKED);
+        eddy__task_switch_out(th, t, TASK_PARKED);
         return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
     }
     eddy_parker *p = eddy__thread_parker(th);
@@ -84,12 +84,12 @@ static void task_timer_fire(eddy_timer *timer)
     eddy__task_wake_by_ref(tt->task);
 }
 
-static int park_until(eddy_task *t, uint64_t deadline)
+static int park_until(eddy_thread *th, eddy_task *t, uint64_t deadline)
 {
     task_timer tt = { .timer = { .fire = task_timer_fire }, .task = t, .fired = false };
     eddy_sched *s = t->sched;
     s->ops->timer_arm(s, &tt.timer, deadline);
-    eddy__task_switch_out(t, TASK_PARKED);
+    eddy__task_switch_out(th, t, TASK_PARKED);
     /* The timer belongs to the scheduler the task parked on; a pinned or
      * current-thread task is resumed there, a migrating one may not be,
      * which is why multi-thread timers are shared under a lock. */
@@ -101,10 +101,11 @@ static int park_until(eddy_task *t, uint64_t deadline)
 
 int eddy__task_wait_until_future(uint64_t deadline)
 {
-    eddy_task *t = eddy__current_task();
+    eddy_thread *th = eddy__thread();
+    eddy_task *t = th->task;
     if (eddy__task_is_cancelled(t))
         return -ECANCELED;
-    return park_until(t, deadline);
+    return park_until(th, t, deadline);
 }
 
 int eddy__wait_current_until(uint64_t deadline)
@@ -118,7 +119,7 @@ int eddy__wait_current_until(uint64_t deadline)
             return -ECANCELED;
         if (t->sched->ops->now(t->sched) >= deadline)
             return -ETIMEDOUT;
-        return park_until(t, deadline);
+        return park_until(th, t, deadline);
     }
     eddy_parker *p = eddy__thread_parker(th);
     if (!p)
