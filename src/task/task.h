@@ -88,11 +88,13 @@ struct eddy_task {
     bool owned;                  /* linked in its scheduler's owned list */
     bool unguarded;              /* its stack has no guard page (a copy of
                                     stack->guarded, read at every switch) */
+    bool timer_fired;            /* `timer` fired (task/waker.c) */
     size_t stack_size;           /* requested; 0: the scheduler's default */
     eddy_stack *stack;
     eddy_fiber fiber;
     eddy_waker join_waker;       /* guarded by TS_JOIN_WAKER */
     eddy_task *owned_prev, *owned_next;
+    eddy_timer timer;            /* for the task's timed waits */
     uint64_t id;
     char *name;
 };

@@ -1,6 +1,6 @@
-/* A timer entry: intrusive, so that a waiting task keeps it on its own
- * stack. The time driver files it in its wheel and calls `fire` once the
- * deadline passes. */
+/* A timer entry: intrusive, so that arming one allocates nothing (a
+ * waiting task uses the one in its task object). The time driver files it
+ * in its wheel and calls `fire` once the deadline passes. */
 #ifndef EDDY_TASK_TIMER_H
 #define EDDY_TASK_TIMER_H
 

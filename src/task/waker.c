@@ -3,6 +3,7 @@
 #include "task/waker.h"
 
 #include <errno.h>
+#include <stddef.h>
 
 #include "task/task.h"
 #include "task/thread.h"
@@ -70,33 +71,31 @@ int eddy__wait_current(void)
     return 0;
 }
 
-/* A timer on the waiting task's own stack. */
-typedef struct task_timer {
-    eddy_timer timer;
-    eddy_task *task;
-    bool fired;
-} task_timer;
-
+/* A timed wait uses the task's own timer (a task waits once at a time).
+ * It lives in the task rather than on the task's stack: firing it then
+ * touches the task, which the wake touches anyway, and not a stack page
+ * that 100,000 sleepers would each need brought back into cache and TLB. */
 static void task_timer_fire(eddy_timer *timer)
 {
-    task_timer *tt = (task_timer *)timer;
-    tt->fired = true;
-    eddy__task_wake_by_ref(tt->task);
+    eddy_task *t = (eddy_task *)((char *)timer - offsetof(eddy_task, timer));
+    t->timer_fired = true;
+    eddy__task_wake_by_ref(t);
 }
 
 static int park_until(eddy_thread *th, eddy_task *t, uint64_t deadline)
 {
-    task_timer tt = { .timer = { .fire = task_timer_fire }, .task = t, .fired = false };
+    t->timer = (eddy_timer){ .fire = task_timer_fire };
+    t->timer_fired = false;
     eddy_sched *s = t->sched;
-    s->ops->timer_arm(s, &tt.timer, deadline);
+    s->ops->timer_arm(s, &t->timer, deadline);
     eddy__task_switch_out(th, t, TASK_PARKED);
     /* The timer belongs to the scheduler the task parked on; a pinned or
      * current-thread task is resumed there, a migrating one may not be,
      * which is why multi-thread timers are shared under a lock. */
-    s->ops->timer_disarm(s, &tt.timer);
+    s->ops->timer_disarm(s, &t->timer);
     if (eddy__task_is_cancelled(t))
         return -ECANCELED;
-    return tt.fired ? -ETIMEDOUT : 0;
+    return t->timer_fired ? -ETIMEDOUT : 0;
 }
 
 int eddy__task_wait_until_future(uint64_t deadline)
