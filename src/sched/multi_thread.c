@@ -10,6 +10,7 @@
 #include "task/thread.h"
 #include "util/block_cache.h"
 #include "util/clock.h"
+#include "util/lock.h"
 
 #define LIFO_MAX_POLLS 3
 
@@ -599,11 +600,11 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
     rt->cfg = *cfg;
     rt->nworkers = cfg->worker_threads;
     eddy__time_init(&rt->time, false);
-    pthread_mutex_init(&rt->driver_lock, NULL);
-    pthread_mutex_init(&rt->time_lock, NULL);
-    pthread_mutex_init(&rt->idle_lock, NULL);
+    eddy__lock_init(&rt->driver_lock);
+    eddy__lock_init(&rt->time_lock);
+    eddy__lock_init(&rt->idle_lock);
     for (unsigned i = 0; i < MT_OWNED_SHARDS; i++)
-        pthread_mutex_init(&rt->owned[i].lock, NULL);
+        eddy__lock_init(&rt->owned[i].lock);
     atomic_init(&rt->unparked, rt->nworkers);
     rt->workers = calloc(rt->nworkers, sizeof *rt->workers);
     rt->sleepers = calloc(rt->nworkers, sizeof *rt->sleepers);
@@ -623,8 +624,8 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
         w->pinned.ops = &pinned_ops;
         w->pinned.shared = rt->base.shared;
         eddy__steal_queue_init(&w->ring);
-        pthread_mutex_init(&w->remote_lock, NULL);
-        pthread_mutex_init(&w->park_lock, NULL);
+        eddy__lock_init(&w->remote_lock);
+        eddy__lock_init(&w->park_lock);
         eddy__cond_init_monotonic(&w->park_cond);
         w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
         w->remote_countdown = cfg->global_queue_interval;

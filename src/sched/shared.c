@@ -1,5 +1,6 @@
 /* The remote queue and the shared part's lifetime. */
 #include "sched/shared.h"
+#include "util/lock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@ eddy_shared *eddy__shared_new(const eddy_sched_config *cfg, eddy_sched *sched,
     }
     atomic_init(&sh->refs, 1);
     atomic_init(&sh->len, 0);
-    pthread_mutex_init(&sh->lock, NULL);
+    eddy__lock_init(&sh->lock);
     sh->sched = sched;
     sh->driver = driver;
     eddy__driver_ref(driver);

@@ -1,5 +1,6 @@
 /* The flavor core and the one wait loop shared by every primitive. */
 #include "sync/core.h"
+#include "util/lock.h"
 
 int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor)
 {
@@ -7,7 +8,7 @@ int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor)
     case EDDY_SYNC_SHARED:
         c->shared = true;
         c->owner = 0;
-        pthread_mutex_init(&c->lock, NULL);
+        eddy__lock_init(&c->lock);
         return 0;
     case EDDY_SYNC_LOCAL:
         c->shared = false;
