@@ -423,3 +423,61 @@ Test(multi_thread, handle_spawn_after_free_is_cancelled, .timeout = 120)
     cr_assert_eq(atomic_load(&ran), 0);
     eddy_handle_release(h);
 }
+
+/* ---- a timer firing while another wake resumes its task ---- */
+
+/* Each round, a waiter's deadline and its notifier's wake land at about the
+ * same millisecond, on either worker: the task may be resumed by the wake
+ * while the other worker is firing its timer. The wait must say which
+ * happened (0 or -ETIMEDOUT), and the task's timer must be free for its
+ * next wait either way. TSan watches the hand-over. */
+enum { RACE_ROUNDS = 300 };
+static atomic_int race_woken, race_timed_out;
+
+static void *race_waiter(void *arg)
+{
+    eddy_notify *n = arg;
+    int ok = 1;
+    for (int i = 0; i < 3; i++) { /* reuses the task's timer */
+        int rc = eddy_notify_wait_until(n, eddy_deadline_in(1));
+        if (rc == 0)
+            atomic_fetch_add(&race_woken, 1);
+        else if (rc == -ETIMEDOUT)
+            atomic_fetch_add(&race_timed_out, 1);
+        else
+            ok = 0;
+    }
+    return T_PTR(ok);
+}
+
+static void *race_notifier(void *arg)
+{
+    eddy_sleep(1);
+    return T_PTR(eddy_notify_one(arg) == 0);
+}
+
+static void *race_rounds(void *arg)
+{
+    (void)arg;
+    int ok = 1;
+    for (int r = 0; r < RACE_ROUNDS && ok; r++) {
+        eddy_notify *n = eddy_notify_new(EDDY_SYNC_SHARED);
+        if (!n)
+            return T_PTR(0);
+        eddy_task *w = eddy_spawn(race_waiter, n);
+        eddy_task *k = eddy_spawn(race_notifier, n);
+        void *rw = NULL, *rk = NULL;
+        ok = eddy_join(w, &rw) == 0 && eddy_join(k, &rk) == 0 && T_INT(rw) && T_INT(rk);
+        ok &= eddy_notify_free(n) == 0;
+    }
+    return T_PTR(ok);
+}
+
+Test(multi_thread, timer_firing_races_another_wake, .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = mt_rt(2);
+    cr_assert(T_INT(mt_block_on(rt, race_rounds, NULL)));
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert_eq(atomic_load(&race_woken) + atomic_load(&race_timed_out), 3 * RACE_ROUNDS);
+    cr_assert_gt(atomic_load(&race_timed_out), 0);
+}

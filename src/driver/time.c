@@ -38,9 +38,9 @@ void eddy__time_arm(eddy_time_driver *td, eddy_timer *t, uint64_t deadline)
     eddy__wheel_insert(&td->wheel, t);
 }
 
-void eddy__time_disarm(eddy_time_driver *td, eddy_timer *t)
+bool eddy__time_disarm(eddy_time_driver *td, eddy_timer *t)
 {
-    eddy__wheel_remove(&td->wheel, t);
+    return !eddy__wheel_remove(&td->wheel, t);
 }
 
 int eddy__time_park_timeout(const eddy_time_driver *td)

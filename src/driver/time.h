@@ -23,7 +23,8 @@ uint64_t eddy__time_now(const eddy_time_driver *td);
 
 /* Arms t to fire at `deadline` (ns), rounded up to the next millisecond. */
 void eddy__time_arm(eddy_time_driver *td, eddy_timer *t, uint64_t deadline);
-void eddy__time_disarm(eddy_time_driver *td, eddy_timer *t);
+/* Takes t back if it is armed; returns whether it had fired instead. */
+bool eddy__time_disarm(eddy_time_driver *td, eddy_timer *t);
 
 /* How long the scheduler may park before the next timer is due, in ms
  * (rounded up); -1 when no timer is armed. */

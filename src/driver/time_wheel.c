@@ -71,14 +71,14 @@ static void file(eddy_wheel *w, eddy_timer *t)
 void eddy__wheel_insert(eddy_wheel *w, eddy_timer *t)
 {
     file(w, t);
-    t->armed = true;
+    atomic_store_explicit(&t->armed, true, memory_order_relaxed);
     w->count++;
 }
 
-void eddy__wheel_remove(eddy_wheel *w, eddy_timer *t)
+bool eddy__wheel_remove(eddy_wheel *w, eddy_timer *t)
 {
-    if (!t->armed)
-        return;
+    if (!atomic_load_explicit(&t->armed, memory_order_relaxed))
+        return false;
     if (t->slot == WHEEL_SLOTS) {
         list_unlink(&w->overflow, t);
     } else {
@@ -87,8 +87,9 @@ void eddy__wheel_remove(eddy_wheel *w, eddy_timer *t)
         if (!l->head)
             w->occupied[t->level] &= ~((uint64_t)1 << t->slot);
     }
-    t->armed = false;
+    atomic_store_explicit(&t->armed, false, memory_order_relaxed);
     w->count--;
+    return true;
 }
 
 /* The start (ms) of the first occupied slot of `level` at or after the
@@ -167,9 +168,11 @@ static unsigned process_slot(eddy_wheel *w, unsigned level, unsigned slot, uint6
     while ((t = l.head)) {
         list_unlink(&l, t);
         if (t->deadline <= now) {
-            t->armed = false;
             w->count--;
             t->fire(t);
+            /* Cleared once `fire` has returned, with release: whoever sees
+             * it cleared may reuse the entry, and the object holding it. */
+            atomic_store_explicit(&t->armed, false, memory_order_release);
             fired++;
         } else {
             file(w, t);

@@ -38,8 +38,8 @@ void eddy__wheel_init(eddy_wheel *w);
  * `elapsed` is filed to fire at the next advance. */
 void eddy__wheel_insert(eddy_wheel *w, eddy_timer *t);
 
-/* Disarms t if it is armed; harmless otherwise. */
-void eddy__wheel_remove(eddy_wheel *w, eddy_timer *t);
+/* Disarms t if it is armed; harmless otherwise. Returns whether it was. */
+bool eddy__wheel_remove(eddy_wheel *w, eddy_timer *t);
 
 /* The earliest instant (ms) at which some timer may fire, UINT64_MAX when
  * none is armed. Timers in upper levels are reported at their slot's start,

@@ -74,9 +74,9 @@ static void ct_timer_arm(eddy_sched *base, eddy_timer *timer, uint64_t deadline)
     eddy__time_arm(&((eddy_ct_sched *)base)->time, timer, deadline);
 }
 
-static void ct_timer_disarm(eddy_sched *base, eddy_timer *timer)
+static bool ct_timer_disarm(eddy_sched *base, eddy_timer *timer)
 {
-    eddy__time_disarm(&((eddy_ct_sched *)base)->time, timer);
+    return eddy__time_disarm(&((eddy_ct_sched *)base)->time, timer);
 }
 
 static uint64_t ct_now(eddy_sched *base)

@@ -105,7 +105,6 @@ static int set_spawn(eddy_sched *base, eddy_task *t)
     return 0;
 }
 
-/* Timers and the clock are the driving runtime's. */
 /* Timers and the clock are those of the runtime driving the set when the
  * timer is armed; the timer remembers which, since the set may be driven
  * by another runtime by the time it is disarmed. */
@@ -116,11 +115,11 @@ static void set_timer_arm(eddy_sched *base, eddy_timer *timer, uint64_t deadline
     outer->ops->timer_arm(outer, timer, deadline);
 }
 
-static void set_timer_disarm(eddy_sched *base, eddy_timer *timer)
+static bool set_timer_disarm(eddy_sched *base, eddy_timer *timer)
 {
     (void)base;
     eddy_sched *outer = timer->owner;
-    outer->ops->timer_disarm(outer, timer);
+    return outer->ops->timer_disarm(outer, timer);
 }
 
 static uint64_t set_now(eddy_sched *base)

@@ -321,7 +321,7 @@ static void mt_timer_arm(eddy_sched *base, eddy_timer *timer, uint64_t deadline)
     pthread_mutex_lock(&rt->time_lock);
     uint64_t before = eddy__wheel_next_expiration(&rt->time.wheel);
     eddy__time_arm(&rt->time, timer, deadline);
-    bool earlier = eddy__wheel_next_expiration(&rt->time.wheel) < before;
+    bool earlier = timer->deadline < before;
     pthread_mutex_unlock(&rt->time_lock);
     /* A worker parked in the driver computed its time-out before this
      * timer existed. */
@@ -329,12 +329,17 @@ static void mt_timer_arm(eddy_sched *base, eddy_timer *timer, uint64_t deadline)
         eddy__driver_unpark(rt->driver);
 }
 
-static void mt_timer_disarm(eddy_sched *base, eddy_timer *timer)
+static bool mt_timer_disarm(eddy_sched *base, eddy_timer *timer)
 {
     eddy_mt_sched *rt = rt_of(base);
+    /* Most timers are disarmed by the task they woke, after the wheel is
+     * done with them: no need for the shared lock then. */
+    if (!atomic_load_explicit(&timer->armed, memory_order_acquire))
+        return true;
     pthread_mutex_lock(&rt->time_lock);
-    eddy__time_disarm(&rt->time, timer);
+    bool fired = eddy__time_disarm(&rt->time, timer);
     pthread_mutex_unlock(&rt->time_lock);
+    return fired;
 }
 
 static uint64_t mt_now(eddy_sched *base)

@@ -30,9 +30,10 @@ typedef struct eddy_sched_ops {
     int (*spawn)(eddy_sched *s, eddy_task *t);
     /* Timers for the scheduler's tasks, called from a task of it: arm
      * files `timer` to fire at `deadline` (ns of the scheduler's clock),
-     * disarm takes it back if it has not fired. */
+     * disarm takes it back if it has not fired, and says whether it had
+     * (once it says so, `fire` has returned and the entry is free). */
     void (*timer_arm)(eddy_sched *s, eddy_timer *timer, uint64_t deadline);
-    void (*timer_disarm)(eddy_sched *s, eddy_timer *timer);
+    bool (*timer_disarm)(eddy_sched *s, eddy_timer *timer);
     /* The scheduler's clock in ns (virtual while its time is paused). */
     uint64_t (*now)(eddy_sched *s);
     /* Where a thread-pinned task spawned from the calling thread goes (a
@@ -88,7 +89,6 @@ struct eddy_task {
     bool owned;                  /* linked in its scheduler's owned list */
     bool unguarded;              /* its stack has no guard page (a copy of
                                     stack->guarded, read at every switch) */
-    bool timer_fired;            /* `timer` fired (task/waker.c) */
     size_t stack_size;           /* requested; 0: the scheduler's default */
     eddy_stack *stack;
     eddy_fiber fiber;

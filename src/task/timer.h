@@ -4,6 +4,7 @@
 #ifndef EDDY_TASK_TIMER_H
 #define EDDY_TASK_TIMER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,7 +15,11 @@ struct eddy_timer {
     eddy_timer *prev, *next;
     void (*fire)(eddy_timer *); /* called once when the deadline passes */
     uint8_t level, slot;        /* where the wheel filed it */
-    bool armed;
+    /* Filed in a wheel (or being fired). Written under the wheel's lock;
+     * the multi-thread runtime reads it without, to skip the lock when
+     * disarming a timer that fired (cleared, with release, once `fire`
+     * has returned). */
+    atomic_bool armed;
     void *owner;                /* the scheduler whose wheel holds it, for
                                    schedulers that lend another's (LocalSet) */
 };

@@ -77,25 +77,22 @@ int eddy__wait_current(void)
  * that 100,000 sleepers would each need brought back into cache and TLB. */
 static void task_timer_fire(eddy_timer *timer)
 {
-    eddy_task *t = (eddy_task *)((char *)timer - offsetof(eddy_task, timer));
-    t->timer_fired = true;
-    eddy__task_wake_by_ref(t);
+    eddy__task_wake_by_ref((eddy_task *)((char *)timer - offsetof(eddy_task, timer)));
 }
 
 static int park_until(eddy_thread *th, eddy_task *t, uint64_t deadline)
 {
     t->timer = (eddy_timer){ .fire = task_timer_fire };
-    t->timer_fired = false;
     eddy_sched *s = t->sched;
     s->ops->timer_arm(s, &t->timer, deadline);
     eddy__task_switch_out(th, t, TASK_PARKED);
     /* The timer belongs to the scheduler the task parked on; a pinned or
      * current-thread task is resumed there, a migrating one may not be,
      * which is why multi-thread timers are shared under a lock. */
-    s->ops->timer_disarm(s, &t->timer);
+    bool fired = s->ops->timer_disarm(s, &t->timer);
     if (eddy__task_is_cancelled(t))
         return -ECANCELED;
-    return t->timer_fired ? -ETIMEDOUT : 0;
+    return fired ? -ETIMEDOUT : 0;
 }
 
 int eddy__task_wait_until_future(uint64_t deadline)
