@@ -112,12 +112,13 @@ void eddy__task_unref(eddy_task *t);
  * out) or complete. */
 void eddy__task_wake_by_ref(eddy_task *t);
 
-/* Scheduler side: the task was popped from a run queue; it is now RUNNING.
- * Returns the state before. */
+/* Scheduler side: the task was popped from a run queue (so NOTIFIED is
+ * set and RUNNING clear); it is now RUNNING. Returns the state before. */
 uint64_t eddy__task_transition_to_running(eddy_task *t);
 
-/* Scheduler side: the task switched out to park. Clears RUNNING; returns
- * true if it was notified meanwhile (the caller must queue it again). */
+/* Scheduler side: the task (RUNNING) switched out to park. Clears RUNNING;
+ * returns true if it was notified meanwhile (the caller must queue it
+ * again). */
 bool eddy__task_transition_to_idle(eddy_task *t);
 
 /* Scheduler side: the task popped from a queue starts running. A task
