@@ -52,8 +52,8 @@ void eddy__sync_complete_listed(sync_core *c, sync_waitlist *l, int state, sync_
     }
 }
 
-int eddy__sync_wait_ex(sync_core *c, sync_waitlist *l, sync_waiter *w,
-                       eddy_instant deadline, void (*on_leave)(void *), void *arg)
+int eddy__sync_wait_begin(sync_core *c, sync_waitlist *l, sync_waiter *w,
+                          void (*on_leave)(void *), void *arg)
 {
     int rc;
     if (!c->shared) {
@@ -81,29 +81,7 @@ int eddy__sync_wait_ex(sync_core *c, sync_waitlist *l, sync_waiter *w,
     atomic_store_explicit(&w->state, SYNC_WAITING, memory_order_relaxed);
     sync_list_push(l, w);
     sync_unlock(c);
-
-    for (;;) {
-        rc = eddy__wait_current_until(deadline);
-        if (sync_state(c, w) != SYNC_WAITING)
-            return rc == -ECANCELED ? rc : 0;
-        if (rc == 0)
-            continue; /* spurious or late wake: still linked, wait on */
-        /* Leaving (aborted, timed out, no parker): unlink unless a
-         * completion beat us to the lock. */
-        sync_lock(c);
-        if (sync_state(c, w) != SYNC_WAITING) {
-            sync_unlock(c);
-            return rc == -ECANCELED ? rc : 0;
-        }
-        sync_list_remove(l, w);
-        eddy_waker k = w->waker;
-        w->waker.vt = NULL;
-        if (on_leave)
-            on_leave(arg);
-        sync_unlock(c);
-        eddy__waker_drop(k);
-        return rc;
-    }
+    return 0;
 
 never_linked:
     if (on_leave)
@@ -112,9 +90,23 @@ never_linked:
     return rc;
 }
 
-int eddy__sync_wait(sync_core *c, sync_waitlist *l, sync_waiter *w, eddy_instant deadline)
+int eddy__sync_wait_leave(sync_core *c, sync_waitlist *l, sync_waiter *w, int rc,
+                          void (*on_leave)(void *), void *arg)
 {
-    return eddy__sync_wait_ex(c, l, w, deadline, NULL, NULL);
+    /* Unlink unless a completion beat us to the lock. */
+    sync_lock(c);
+    if (sync_state(c, w) != SYNC_WAITING) {
+        sync_unlock(c);
+        return rc == -ECANCELED ? rc : 0;
+    }
+    sync_list_remove(l, w);
+    eddy_waker k = w->waker;
+    w->waker.vt = NULL;
+    if (on_leave)
+        on_leave(arg);
+    sync_unlock(c);
+    eddy__waker_drop(k);
+    return rc;
 }
 
 int eddy__sync_wait_unless(sync_core *c, sync_waitlist *l, bool (*gone)(const void *obj),

@@ -30,6 +30,7 @@
 
 #include "task/task.h"
 #include "task/thread.h"
+#include "task/thread.h"
 #include "task/waker.h"
 
 /* ---- flavor: lock or owner thread ---- */
@@ -225,6 +226,35 @@ static inline bool sync_complete_first(sync_core *c, sync_waitlist *l, int state
     return true;
 }
 
+/* The two halves of the wait around the suspension, for the inline wait
+ * that follows. begin links w (0), or fails with w never linked (the lock is
+ * released either way); leave takes w out after the wait failed with rc,
+ * and returns the wait's result. */
+int eddy__sync_wait_begin(sync_core *c, sync_waitlist *l, sync_waiter *w,
+                          void (*on_leave)(void *), void *arg);
+int eddy__sync_wait_leave(sync_core *c, sync_waitlist *l, sync_waiter *w, int rc,
+                          void (*on_leave)(void *), void *arg);
+
+/* The wait itself, inline in eddy__sync_wait and eddy__sync_wait_ex below: a
+ * resumed task returns straight into the primitive that waited, since
+ * every return after a switch is mispredicted. */
+static inline __attribute__((always_inline)) int
+eddy__sync_wait_inline(sync_core *c, sync_waitlist *l, sync_waiter *w, eddy_instant deadline,
+                       void (*on_leave)(void *), void *arg)
+{
+    int rc = eddy__sync_wait_begin(c, l, w, on_leave, arg);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        rc = eddy__wait_current_inline(deadline);
+        if (sync_state(c, w) != SYNC_WAITING)
+            return rc == -ECANCELED ? rc : 0;
+        if (rc != 0) /* aborted, timed out, no parker */
+            return eddy__sync_wait_leave(c, l, w, rc, on_leave, arg);
+        /* spurious or late wake: still linked, wait on */
+    }
+}
+
 /* The wait. Called with the lock held and w set up (n; the rest zero);
  * links w at the tail of l with a waker for the caller and suspends until
  * w is completed, the deadline passes or the task is aborted. Returns with
@@ -238,13 +268,22 @@ static inline bool sync_complete_first(sync_core *c, sync_waitlist *l, int state
  *               task not pinned to the owner thread), -ENOMEM (no waker):
  *               w is not linked; nothing happened.
  * A completion that races with the deadline wins: 0. */
-int eddy__sync_wait(sync_core *c, sync_waitlist *l, sync_waiter *w, eddy_instant deadline);
+static inline __attribute__((always_inline)) int eddy__sync_wait(sync_core *c, sync_waitlist *l,
+                                                                  sync_waiter *w,
+                                                                  eddy_instant deadline)
+{
+    return eddy__sync_wait_inline(c, l, w, deadline, NULL, NULL);
+}
 
 /* As eddy__sync_wait, and when it fails with w not completed, calls
  * on_leave(arg) under the lock, in the same critical section that took w
  * out (or found it never linked), so that nobody sees the state between. */
-int eddy__sync_wait_ex(sync_core *c, sync_waitlist *l, sync_waiter *w,
-                       eddy_instant deadline, void (*on_leave)(void *), void *arg);
+static inline __attribute__((always_inline)) int
+eddy__sync_wait_ex(sync_core *c, sync_waitlist *l, sync_waiter *w, eddy_instant deadline,
+                   void (*on_leave)(void *), void *arg)
+{
+    return eddy__sync_wait_inline(c, l, w, deadline, on_leave, arg);
+}
 
 /* The waits for the other side to go (tx_closed of the channels): 0 at
  * once if gone(obj) holds (read under the lock), else waits on l, which

@@ -37,7 +37,7 @@ static int join_until(eddy_task *t, void **result, uint64_t deadline)
             registered = true;
             continue; /* re-check before waiting */
         }
-        int rc = eddy__wait_current_until(deadline);
+        int rc = eddy__wait_current_inline(deadline);
         if (rc == -ECANCELED || rc == -ETIMEDOUT) {
             /* If the task finished meanwhile, its result is handed over
              * rather than lost. */

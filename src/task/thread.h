@@ -7,6 +7,7 @@
 #ifndef EDDY_TASK_THREAD_H
 #define EDDY_TASK_THREAD_H
 
+#include <errno.h>
 #include <stdint.h>
 
 #include "arch/fiber.h"
@@ -82,6 +83,62 @@ static inline __attribute__((always_inline)) void eddy__task_switch_out(eddy_thr
         eddy__overflow_report(t);
     th->task = next;
     eddy__fiber_switch(&t->fiber, &next->fiber);
+}
+
+/* A timed wait of task t, running on th: arms t's timer, parks, disarms.
+ * 0 when woken, -ETIMEDOUT when the timer fired, -ECANCELED when aborted.
+ *
+ * The timer lives in the task rather than on the task's stack: firing it
+ * then touches the task, which the wake touches anyway, and not a stack
+ * page that 100,000 sleepers would each need brought back into cache and
+ * TLB. Inline, like eddy__wait_current_inline below, for one mispredicted
+ * return fewer per wake-up. */
+void eddy__task_timer_fire(eddy_timer *timer);
+
+static inline __attribute__((always_inline)) int eddy__task_park_until(eddy_thread *th,
+                                                                      eddy_task *t,
+                                                                      uint64_t deadline)
+{
+    t->timer = (eddy_timer){ .fire = eddy__task_timer_fire };
+    eddy_sched *s = t->sched;
+    s->ops->timer_arm(s, &t->timer, deadline);
+    eddy__task_switch_out(th, t, TASK_PARKED);
+    /* The timer belongs to the scheduler the task parked on; a pinned or
+     * current-thread task is resumed there, a migrating one may not be,
+     * which is why multi-thread timers are shared under a lock. */
+    bool fired = s->ops->timer_disarm(s, &t->timer);
+    if (eddy__task_is_cancelled(t))
+        return -ECANCELED;
+    return fired ? -ETIMEDOUT : 0;
+}
+
+/* As eddy__wait_current_until from a task, for a deadline known to be in
+ * the future (just computed from the clock): skips reading the clock
+ * again. */
+static inline __attribute__((always_inline)) int eddy__task_wait_until_future(uint64_t deadline)
+{
+    eddy_thread *th = eddy__thread();
+    eddy_task *t = th->task;
+    if (eddy__task_is_cancelled(t))
+        return -ECANCELED;
+    return eddy__task_park_until(th, t, deadline);
+}
+
+/* eddy__wait_current_until, inline for the common case: a task waiting
+ * with no deadline. After a switch every return is mispredicted (the
+ * return-stack buffer holds the calls of whatever ran meanwhile), so each
+ * frame fewer between a waiting primitive and the switch saves one
+ * misprediction per resume. */
+static inline __attribute__((always_inline)) int eddy__wait_current_inline(uint64_t deadline)
+{
+    eddy_thread *th = eddy__thread();
+    eddy_task *t = th->task;
+    if (deadline != UINT64_MAX || !t)
+        return eddy__wait_current_until(deadline);
+    if (eddy__task_is_cancelled(t))
+        return -ECANCELED;
+    eddy__task_switch_out(th, t, TASK_PARKED);
+    return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
 }
 
 /* Scheduler ownership (eddy_sched.owner), kept on both sides: the

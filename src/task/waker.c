@@ -71,37 +71,9 @@ int eddy__wait_current(void)
     return 0;
 }
 
-/* A timed wait uses the task's own timer (a task waits once at a time).
- * It lives in the task rather than on the task's stack: firing it then
- * touches the task, which the wake touches anyway, and not a stack page
- * that 100,000 sleepers would each need brought back into cache and TLB. */
-static void task_timer_fire(eddy_timer *timer)
+void eddy__task_timer_fire(eddy_timer *timer)
 {
     eddy__task_wake_by_ref((eddy_task *)((char *)timer - offsetof(eddy_task, timer)));
-}
-
-static int park_until(eddy_thread *th, eddy_task *t, uint64_t deadline)
-{
-    t->timer = (eddy_timer){ .fire = task_timer_fire };
-    eddy_sched *s = t->sched;
-    s->ops->timer_arm(s, &t->timer, deadline);
-    eddy__task_switch_out(th, t, TASK_PARKED);
-    /* The timer belongs to the scheduler the task parked on; a pinned or
-     * current-thread task is resumed there, a migrating one may not be,
-     * which is why multi-thread timers are shared under a lock. */
-    bool fired = s->ops->timer_disarm(s, &t->timer);
-    if (eddy__task_is_cancelled(t))
-        return -ECANCELED;
-    return fired ? -ETIMEDOUT : 0;
-}
-
-int eddy__task_wait_until_future(uint64_t deadline)
-{
-    eddy_thread *th = eddy__thread();
-    eddy_task *t = th->task;
-    if (eddy__task_is_cancelled(t))
-        return -ECANCELED;
-    return park_until(th, t, deadline);
 }
 
 int eddy__wait_current_until(uint64_t deadline)
@@ -115,7 +87,7 @@ int eddy__wait_current_until(uint64_t deadline)
             return -ECANCELED;
         if (t->sched->ops->now(t->sched) >= deadline)
             return -ETIMEDOUT;
-        return park_until(th, t, deadline);
+        return eddy__task_park_until(th, t, deadline);
     }
     eddy_parker *p = eddy__thread_parker(th);
     if (!p)

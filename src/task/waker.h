@@ -54,9 +54,4 @@ int eddy__wait_current(void);
  * parker with a time-out. May return 0 spuriously before the deadline. */
 int eddy__wait_current_until(uint64_t deadline);
 
-/* As eddy__wait_current_until from a task, for a deadline known to be in
- * the future (just computed from the clock): skips reading the clock
- * again. */
-int eddy__task_wait_until_future(uint64_t deadline);
-
 #endif /* EDDY_TASK_WAKER_H */
