@@ -9,6 +9,7 @@
  * task to them and waits for it like any plain-thread join. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rt/rt.h"
 #include "util/clock.h"
@@ -29,11 +30,14 @@ eddy_runtime *eddy_runtime_new(const eddy_runtime_opts *opts)
         errno = -rc;
         return NULL;
     }
-    eddy_runtime *rt = calloc(1, sizeof *rt);
+    /* Aligned: the multi-thread scheduler keeps what different workers
+     * write on separate cache lines. */
+    eddy_runtime *rt = aligned_alloc(_Alignof(eddy_runtime), sizeof *rt);
     if (!rt) {
         errno = ENOMEM;
         return NULL;
     }
+    memset(rt, 0, sizeof *rt);
     rt->multi = multi;
     rc = multi ? eddy__mt_init(&rt->mt, &cfg) : eddy__ct_init(&rt->sched, &cfg, false);
     if (rc < 0) {

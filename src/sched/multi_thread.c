@@ -611,7 +611,9 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
     for (unsigned i = 0; i < MT_OWNED_SHARDS; i++)
         eddy__lock_init(&rt->owned[i].lock);
     atomic_init(&rt->unparked, rt->nworkers);
-    rt->workers = calloc(rt->nworkers, sizeof *rt->workers);
+    rt->workers = aligned_alloc(MT_LINE, rt->nworkers * sizeof *rt->workers);
+    if (rt->workers)
+        memset(rt->workers, 0, rt->nworkers * sizeof *rt->workers);
     rt->sleepers = calloc(rt->nworkers, sizeof *rt->sleepers);
     rt->driver = eddy__driver_new();
     if (!rt->workers || !rt->sleepers || !rt->driver)

@@ -33,57 +33,73 @@
 typedef struct eddy_mt_sched eddy_mt_sched;
 typedef struct mt_worker mt_worker;
 
+/* Two cache lines: the CPU fetches lines in pairs, so data written by
+ * different threads stays this far apart. */
+#define MT_LINE 128
+
+/* Grouped by who writes: the owner's own fields first, then each part
+ * that other threads write on its own lines, so that a stealer or a
+ * waker does not take the owner's hot fields away from its core. The
+ * workers array is allocated aligned (eddy__mt_init). */
 struct mt_worker {
+    /* Owner only, or read-mostly. */
     eddy_mt_sched *rt;
     unsigned index;
     pthread_t thread;
     eddy_sched pinned;          /* the scheduler of tasks pinned here */
-    eddy_steal_queue ring;
     eddy_task *lifo;
     unsigned lifo_polls;
     eddy_task_queue local;      /* pinned tasks, owner only */
     eddy_task_queue deferred;   /* yielded tasks, owner only */
-    pthread_mutex_t remote_lock;
-    eddy_task_queue remote;     /* pinned tasks woken by other threads */
-    atomic_size_t remote_len;
-    pthread_mutex_t park_lock;
-    pthread_cond_t park_cond;
-    int park_state;             /* see multi_thread.c */
     bool searching;
-    bool sleeping;              /* in the idle list (guarded by idle_lock) */
     uint32_t tick;
     /* Ticks until the global queue goes first, and until the driver is
      * polled (countdowns: a division per run costs more than the rest). */
     uint32_t remote_countdown, event_countdown;
     uint64_t rng;
+    /* Stolen from by the other workers. */
+    _Alignas(MT_LINE) eddy_steal_queue ring;
+    /* Pinned tasks woken by other threads. */
+    _Alignas(MT_LINE) pthread_mutex_t remote_lock;
+    eddy_task_queue remote;
+    atomic_size_t remote_len;
+    /* Parking: unparked by other threads. */
+    _Alignas(MT_LINE) pthread_mutex_t park_lock;
+    pthread_cond_t park_cond;
+    int park_state;             /* see multi_thread.c */
+    bool sleeping;              /* in the idle list (guarded by idle_lock) */
 };
 
 #define MT_OWNED_SHARDS 16
 
+/* As mt_worker, grouped by how often which threads write: the read-mostly
+ * part first, then each part the workers write on their own lines. The
+ * runtime holding it is allocated aligned (runtime.c). */
 struct eddy_mt_sched {
     eddy_sched base;            /* the scheduler of migratable tasks */
     eddy_sched_config cfg;
     unsigned nworkers;
     mt_worker *workers;
     eddy_driver *driver;
-    pthread_mutex_t driver_lock; /* held by the worker parked in / polling the driver */
-    pthread_mutex_t time_lock;
+    atomic_bool shutting_down;
+    atomic_uint enter_guards;
+    /* Held by the worker parked in, or polling, the driver. */
+    _Alignas(MT_LINE) pthread_mutex_t driver_lock;
+    _Alignas(MT_LINE) pthread_mutex_t time_lock;
     eddy_time_driver time;
-    /* idle coordination */
-    pthread_mutex_t idle_lock;
+    /* Idle coordination. */
+    _Alignas(MT_LINE) pthread_mutex_t idle_lock;
     atomic_uint searching;
     atomic_uint unparked;
     unsigned *sleepers;
     unsigned nsleepers;
-    /* every incomplete task, for shutdown: in shards by task id, so that
-     * workers spawning and finishing tasks rarely want the same lock */
+    /* Every incomplete task, for shutdown: in shards by task id, so that
+     * workers spawning and finishing tasks rarely want the same lock. */
     struct mt_owned_shard {
-        _Alignas(64) pthread_mutex_t lock;
+        _Alignas(MT_LINE) pthread_mutex_t lock;
         eddy_task *head;
     } owned[MT_OWNED_SHARDS];
-    atomic_size_t owned_count;
-    atomic_bool shutting_down;
-    atomic_uint enter_guards;
+    _Alignas(MT_LINE) atomic_size_t owned_count;
 };
 
 /* Starts the workers. 0 or a negative errno. */
