@@ -72,8 +72,13 @@ int eddy__sync_wait_begin(sync_core *c, sync_waitlist *l, sync_waiter *w,
             rc = -EPERM;
             goto never_linked;
         }
+        /* Whoever completes w runs on this thread and fires the waker
+         * before t can run again, and t unlinks w before it can finish:
+         * the waker needs no reference to t. */
+        w->waker = eddy__waker_borrow_task(t);
+    } else {
+        w->waker = eddy__waker_current();
     }
-    w->waker = eddy__waker_current();
     if (!eddy__waker_is_set(w->waker)) {
         rc = -ENOMEM;
         goto never_linked;

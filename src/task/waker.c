@@ -22,6 +22,23 @@ static void task_waker_drop(void *data)
 
 static const eddy_waker_vtable task_waker_vt = { task_waker_wake, task_waker_drop };
 
+static void borrowed_waker_wake(void *data)
+{
+    eddy__task_wake_by_ref(data);
+}
+
+static void borrowed_waker_drop(void *data)
+{
+    (void)data;
+}
+
+static const eddy_waker_vtable borrowed_waker_vt = { borrowed_waker_wake, borrowed_waker_drop };
+
+eddy_waker eddy__waker_borrow_task(eddy_task *t)
+{
+    return (eddy_waker){ &borrowed_waker_vt, t };
+}
+
 static void thread_waker_wake(void *data)
 {
     eddy__parker_unpark(data);
