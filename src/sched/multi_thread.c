@@ -45,7 +45,6 @@ static void own(eddy_mt_sched *rt, eddy_task *t)
     if (sh->head)
         sh->head->owned_prev = t;
     sh->head = t;
-    atomic_fetch_add(&rt->owned_count, 1);
     pthread_mutex_unlock(&sh->lock);
     /* Tasks reaching a worker during shutdown are dropped unrun. */
     if (atomic_load(&rt->shutting_down))
@@ -64,6 +63,23 @@ static void disown(eddy_mt_sched *rt, eddy_task *t)
         t->owned_next->owned_prev = t->owned_prev;
     t->owned = false;
     pthread_mutex_unlock(&sh->lock);
+}
+
+/* No incomplete task is left. There is no shared count of them to ask: it
+ * cost two atomic operations per task on a line every worker writes, and
+ * the question only matters during shutdown. The last worker to disown a
+ * task sees every shard empty, since each looks after its own disown. */
+static bool owned_empty(eddy_mt_sched *rt)
+{
+    for (unsigned i = 0; i < MT_OWNED_SHARDS; i++) {
+        struct mt_owned_shard *sh = &rt->owned[i];
+        pthread_mutex_lock(&sh->lock);
+        bool empty = sh->head == NULL;
+        pthread_mutex_unlock(&sh->lock);
+        if (!empty)
+            return false;
+    }
+    return true;
 }
 
 /* ---- parking one worker ---- */
@@ -415,7 +431,7 @@ static inline void run_task(mt_worker *w, eddy_thread *th, eddy_task *t)
     }
     disown(rt, t);
     eddy__task_complete(t, status == -ENOMEM ? NULL : t->result, status);
-    if (atomic_fetch_sub(&rt->owned_count, 1) == 1 && atomic_load(&rt->shutting_down))
+    if (atomic_load(&rt->shutting_down) && owned_empty(rt))
         notify_all(rt); /* the last task is done: the workers may leave */
 }
 
@@ -466,7 +482,7 @@ static bool has_local_work(mt_worker *w)
 
 static bool done(eddy_mt_sched *rt)
 {
-    return atomic_load(&rt->shutting_down) && atomic_load(&rt->owned_count) == 0 &&
+    return atomic_load(&rt->shutting_down) && owned_empty(rt) &&
            !eddy__shared_has_work(rt->base.shared);
 }
 

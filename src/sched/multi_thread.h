@@ -99,7 +99,6 @@ struct eddy_mt_sched {
         _Alignas(MT_LINE) pthread_mutex_t lock;
         eddy_task *head;
     } owned[MT_OWNED_SHARDS];
-    _Alignas(MT_LINE) atomic_size_t owned_count;
 };
 
 /* Starts the workers. 0 or a negative errno. */
