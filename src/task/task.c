@@ -75,7 +75,8 @@ eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *ar
 
 static void task_free(eddy_task *t)
 {
-    free(t->name);
+    if (t->name) /* most tasks have none: no call */
+        free(t->name);
     eddy__block_free(t, sizeof *t);
 }
 
