@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-static _Thread_local eddy_thread tls_thread;
+_Thread_local eddy_thread eddy__tls_thread;
 static atomic_uint_fast64_t next_thread_id = 1;
 static pthread_key_t parker_key;
 static pthread_once_t parker_once = PTHREAD_ONCE_INIT;
@@ -43,9 +43,9 @@ static void parker_key_init(void)
     pthread_key_create(&parker_key, parker_thread_exit);
 }
 
-__attribute__((noinline)) eddy_thread *eddy__thread(void)
+__attribute__((noinline)) eddy_thread *eddy__thread_first(void)
 {
-    eddy_thread *th = &tls_thread;
+    eddy_thread *th = &eddy__tls_thread;
     if (__builtin_expect(th->id == 0, 0))
         th->id = atomic_fetch_add_explicit(&next_thread_id, 1, memory_order_relaxed);
     return th;

@@ -1,9 +1,11 @@
 /* Per-thread context: who is running on this thread right now.
  *
- * Always reached through eddy__thread(), which is not inlined: a task can
- * be resumed on another thread than the one it suspended on (a
- * current-thread Runtime is driven by whichever thread calls block_on), so
- * no code may keep a thread-local's address across a suspension. */
+ * Always reached through eddy__thread(), and never kept across a
+ * suspension: a task can be resumed on another thread than the one it
+ * suspended on (a current-thread Runtime is driven by whichever thread
+ * calls block_on; a multi-thread runtime migrates tasks). Compilers take
+ * the thread pointer for a constant within a function, so eddy__thread()
+ * reads it with a volatile asm: every call sees the thread it runs on. */
 #ifndef EDDY_TASK_THREAD_H
 #define EDDY_TASK_THREAD_H
 
@@ -33,7 +35,32 @@ typedef struct eddy_thread {
     bool spare_key;             /* the exit hook that unmaps it is set */
 } eddy_thread;
 
-__attribute__((noinline)) eddy_thread *eddy__thread(void);
+/* The calling thread's context; defined in thread.c. */
+extern _Thread_local eddy_thread eddy__tls_thread;
+
+/* Gives the context its id on a thread's first use. */
+eddy_thread *eddy__thread_first(void);
+
+static inline __attribute__((always_inline)) eddy_thread *eddy__thread(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    /* The thread pointer, read afresh at each call. The context's offset
+     * from it is the same on every thread; the compiler loads it once. */
+    char *tp;
+#if defined(__x86_64__)
+    __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+#else
+    __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
+#endif
+    uintptr_t offset = (uintptr_t)&eddy__tls_thread - (uintptr_t)__builtin_thread_pointer();
+    eddy_thread *th = (eddy_thread *)(tp + offset);
+    if (__builtin_expect(th->id == 0, 0))
+        return eddy__thread_first();
+    return th;
+#else
+    return eddy__thread_first(); /* out of line: re-evaluated at each call */
+#endif
+}
 
 /* Scheduler side: runs task t (RUNNING) on this thread, the caller's
  * thread context th, until control comes back to th->home. Returns the
