@@ -39,12 +39,15 @@ int eddy_oneshot_channel(const eddy_channel_opts *opts, eddy_oneshot_tx **tx,
     size_t elem;
     if (!tx || !rx || eddy__sync_channel_opts(opts, &flavor, &elem) != 0)
         return -EINVAL;
-    oneshot *ch = eddy__block_alloc_zeroed(sizeof *ch + elem);
+    oneshot *ch = eddy__block_alloc(sizeof *ch + elem);
     if (!ch)
         return -ENOMEM;
+    /* Field by field, not zeroed whole: a program makes one per request. */
     eddy__sync_core_init(&ch->core, flavor);
     ch->elem_size = elem;
     ch->refs = 2;
+    ch->tx_done = ch->rx_closed = ch->has_value = false;
+    ch->rx_waiters = ch->closed_waiters = (sync_waitlist){ NULL, NULL, 0 };
     *tx = &ch->tx;
     *rx = &ch->rx;
     return 0;
