@@ -38,14 +38,14 @@ static struct mt_owned_shard *shard_of(eddy_mt_sched *rt, const eddy_task *t)
 static void own(eddy_mt_sched *rt, eddy_task *t)
 {
     struct mt_owned_shard *sh = shard_of(rt, t);
-    pthread_mutex_lock(&sh->lock);
+    eddy__spin_lock(&sh->lock);
     t->owned = true;
     t->owned_prev = NULL;
     t->owned_next = sh->head;
     if (sh->head)
         sh->head->owned_prev = t;
     sh->head = t;
-    pthread_mutex_unlock(&sh->lock);
+    eddy__spin_unlock(&sh->lock);
     /* Tasks reaching a worker during shutdown are dropped unrun. */
     if (atomic_load(&rt->shutting_down))
         eddy__task_set_cancelled(t);
@@ -54,7 +54,7 @@ static void own(eddy_mt_sched *rt, eddy_task *t)
 static void disown(eddy_mt_sched *rt, eddy_task *t)
 {
     struct mt_owned_shard *sh = shard_of(rt, t);
-    pthread_mutex_lock(&sh->lock);
+    eddy__spin_lock(&sh->lock);
     if (t->owned_prev)
         t->owned_prev->owned_next = t->owned_next;
     else
@@ -62,7 +62,7 @@ static void disown(eddy_mt_sched *rt, eddy_task *t)
     if (t->owned_next)
         t->owned_next->owned_prev = t->owned_prev;
     t->owned = false;
-    pthread_mutex_unlock(&sh->lock);
+    eddy__spin_unlock(&sh->lock);
 }
 
 /* No incomplete task is left. There is no shared count of them to ask: it
@@ -73,9 +73,9 @@ static bool owned_empty(eddy_mt_sched *rt)
 {
     for (unsigned i = 0; i < MT_OWNED_SHARDS; i++) {
         struct mt_owned_shard *sh = &rt->owned[i];
-        pthread_mutex_lock(&sh->lock);
+        eddy__spin_lock(&sh->lock);
         bool empty = sh->head == NULL;
-        pthread_mutex_unlock(&sh->lock);
+        eddy__spin_unlock(&sh->lock);
         if (!empty)
             return false;
     }
@@ -625,7 +625,7 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
     eddy__lock_init(&rt->time_lock);
     eddy__lock_init(&rt->idle_lock);
     for (unsigned i = 0; i < MT_OWNED_SHARDS; i++)
-        eddy__lock_init(&rt->owned[i].lock);
+        eddy__spin_init(&rt->owned[i].lock);
     atomic_init(&rt->unparked, rt->nworkers);
     rt->workers = aligned_alloc(MT_LINE, rt->nworkers * sizeof *rt->workers);
     if (rt->workers)
@@ -690,10 +690,10 @@ void eddy__mt_shutdown(eddy_mt_sched *rt)
     eddy__shared_close(rt->base.shared);
     atomic_store(&rt->shutting_down, true);
     for (unsigned i = 0; i < MT_OWNED_SHARDS; i++) {
-        pthread_mutex_lock(&rt->owned[i].lock);
+        eddy__spin_lock(&rt->owned[i].lock);
         for (eddy_task *t = rt->owned[i].head; t; t = t->owned_next)
             eddy_abort(t);
-        pthread_mutex_unlock(&rt->owned[i].lock);
+        eddy__spin_unlock(&rt->owned[i].lock);
     }
     notify_all(rt);
     for (unsigned i = 0; i < rt->nworkers; i++)
@@ -714,8 +714,6 @@ void eddy__mt_destroy(eddy_mt_sched *rt)
     pthread_mutex_destroy(&rt->driver_lock);
     pthread_mutex_destroy(&rt->time_lock);
     pthread_mutex_destroy(&rt->idle_lock);
-    for (unsigned i = 0; i < MT_OWNED_SHARDS; i++)
-        pthread_mutex_destroy(&rt->owned[i].lock);
     free(rt->workers);
     free(rt->sleepers);
     eddy__stack_pool_unref(); /* the workers have drained their caches */

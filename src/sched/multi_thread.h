@@ -29,6 +29,7 @@
 #include "sched/config.h"
 #include "sched/shared.h"
 #include "sched/steal_queue.h"
+#include "util/lock.h"
 
 typedef struct eddy_mt_sched eddy_mt_sched;
 typedef struct mt_worker mt_worker;
@@ -96,7 +97,7 @@ struct eddy_mt_sched {
     /* Every incomplete task, for shutdown: in shards by task id, so that
      * workers spawning and finishing tasks rarely want the same lock. */
     struct mt_owned_shard {
-        _Alignas(MT_LINE) pthread_mutex_t lock;
+        _Alignas(MT_LINE) eddy_spinlock lock;
         eddy_task *head;
     } owned[MT_OWNED_SHARDS];
 };
