@@ -8,6 +8,7 @@
 #include "task/overflow.h"
 #include "task/thread.h"
 #include "util/block_cache.h"
+#include "util/block_depot.h"
 
 bool eddy__sched_owned_here(eddy_sched *s)
 {
@@ -129,6 +130,7 @@ int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
         return -ENOMEM;
     }
     eddy__stack_pool_ref();
+    eddy__block_depot_ref();
     return 0;
 }
 
@@ -306,6 +308,7 @@ void eddy__ct_destroy(eddy_ct_sched *s)
     eddy__thread_drop_spare(eddy__thread());
     eddy__stack_cache_drain();
     eddy__block_cache_drain();
+    eddy__block_depot_unref();
     eddy__stack_pool_unref();
     eddy__shared_unref(s->base.shared);
 }

@@ -9,6 +9,7 @@
 #include "task/overflow.h"
 #include "task/thread.h"
 #include "util/block_cache.h"
+#include "util/block_depot.h"
 #include "util/clock.h"
 #include "util/lock.h"
 
@@ -655,6 +656,7 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
         w->event_countdown = cfg->event_interval;
     }
     eddy__stack_pool_ref(); /* dropped by eddy__mt_destroy */
+    eddy__block_depot_ref();
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     if (cfg->thread_stack_size)
@@ -716,5 +718,6 @@ void eddy__mt_destroy(eddy_mt_sched *rt)
     pthread_mutex_destroy(&rt->idle_lock);
     free(rt->workers);
     free(rt->sleepers);
+    eddy__block_depot_unref();
     eddy__stack_pool_unref(); /* the workers have drained their caches */
 }

@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 
+#include "util/block_depot.h"
+
 static _Thread_local eddy_block_cache tls_cache;
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -44,4 +46,35 @@ void eddy__block_cache_register(eddy_block_cache *c)
 void eddy__block_cache_drain(void)
 {
     drain(eddy__block_cache());
+}
+
+eddy_free_block *eddy__block_refill(eddy_block_cache *c, unsigned k)
+{
+    eddy_free_block *batch = eddy__block_depot_take(k);
+    if (!batch)
+        return NULL;
+    if (!c->registered)
+        eddy__block_cache_register(c);
+    c->head[k] = batch;
+    c->count[k] += EDDY_BLOCK_BATCH;
+    return batch;
+}
+
+void eddy__block_spill(eddy_block_cache *c, unsigned k, void *p)
+{
+    /* The batch: p and the most recently freed blocks after it. */
+    eddy_free_block *first = p, *last = first;
+    first->next = c->head[k];
+    unsigned n = 1;
+    for (; n < EDDY_BLOCK_BATCH && last->next; n++)
+        last = last->next;
+    eddy_free_block *rest = last->next;
+    last->next = NULL;
+    if (n == EDDY_BLOCK_BATCH && eddy__block_depot_give(k, first)) {
+        c->head[k] = rest;
+        c->count[k] -= EDDY_BLOCK_BATCH - 1;
+        return;
+    }
+    last->next = rest; /* the depot is full: as before the depot */
+    free(p);
 }

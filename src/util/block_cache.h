@@ -8,8 +8,9 @@
  * freed on another thread than the one that allocated it (it joins that
  * thread's cache). Each thread keeps at most EDDY_BLOCK_CACHE_BYTES per
  * class, and frees them when its runtime is freed (eddy__block_cache_drain)
- * or when it exits. Under ASan the cache is bypassed, so that a use after
- * free is still caught.
+ * or when it exits; past that, batches go to the process-wide depot
+ * (block_depot.h), where empty caches look before they call malloc. Under
+ * ASan the caches are bypassed, so that a use after free is still caught.
  *
  * The fast paths are inline: callers pass a constant size, so the class
  * is worked out at compile time. */
@@ -52,6 +53,13 @@ void eddy__block_cache_register(eddy_block_cache *c);
 /* Frees the calling thread's cached blocks. */
 void eddy__block_cache_drain(void);
 
+/* The slow paths, behind the depot (block_depot.h): refill installs a
+ * batch from the depot in the empty cache c and returns its first block
+ * (NULL: the depot had none); spill frees p into c, which is full, by
+ * handing a batch to the depot (or, if that is full too, p to free()). */
+eddy_free_block *eddy__block_refill(eddy_block_cache *c, unsigned k);
+void eddy__block_spill(eddy_block_cache *c, unsigned k, void *p);
+
 static inline bool eddy__block_cached(size_t size)
 {
 #ifdef EDDY_ASAN
@@ -75,7 +83,7 @@ static inline void *eddy__block_alloc(size_t size)
     unsigned k = eddy__block_class(size);
     eddy_block_cache *c = eddy__block_cache();
     eddy_free_block *b = c->head[k];
-    if (!b)
+    if (!b && !(b = eddy__block_refill(c, k)))
         return malloc((size_t)(k + 1) * EDDY_BLOCK_CLASS);
     c->head[k] = b->next;
     c->count[k]--;
@@ -103,7 +111,7 @@ static inline void eddy__block_free(void *p, size_t size)
     unsigned k = eddy__block_class(size);
     eddy_block_cache *c = eddy__block_cache();
     if ((size_t)c->count[k] * ((k + 1) * EDDY_BLOCK_CLASS) >= EDDY_BLOCK_CACHE_BYTES) {
-        free(p);
+        eddy__block_spill(c, k, p);
         return;
     }
     if (__builtin_expect(!c->registered, 0))

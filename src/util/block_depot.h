@@ -1,0 +1,41 @@
+/* The block depot: a process-wide tier behind the per-thread block caches
+ * (block_cache.h), holding batches of free blocks per size class.
+ *
+ * Why: blocks are often freed on another thread than the one that made
+ * them. A task spawned from a blocking-pool thread through a Handle is
+ * allocated there and freed by the runtime's thread; once the freeing
+ * thread's cache is full, the blocks went back to malloc, into the arena
+ * of the thread that made them, whose heap glibc then trimmed and grew
+ * again, with fresh page faults, on every burst (remote spawns ran 2-4
+ * times slower). Now a full cache hands a batch to the depot, and an empty
+ * one takes a batch from it before it calls malloc, so blocks circulate
+ * between the threads that free them and the threads that need them.
+ *
+ * Batches are EDDY_BLOCK_BATCH blocks chained through their first word;
+ * the depot links batches through the second word of each batch's first
+ * block (every block has at least two). It holds at most
+ * EDDY_BLOCK_DEPOT_BYTES per class, and only while a runtime is alive:
+ * runtimes take a reference (ref/unref), and the last one to go frees
+ * what the depot holds. */
+#ifndef EDDY_UTIL_BLOCK_DEPOT_H
+#define EDDY_UTIL_BLOCK_DEPOT_H
+
+#include <stdbool.h>
+
+#include "util/block_cache.h"
+
+#define EDDY_BLOCK_BATCH 64
+#define EDDY_BLOCK_DEPOT_BYTES ((size_t)16 << 20)
+
+void eddy__block_depot_ref(void);
+void eddy__block_depot_unref(void);
+
+/* A NULL-terminated chain of EDDY_BLOCK_BATCH blocks of class k, or NULL
+ * when the depot has none. */
+eddy_free_block *eddy__block_depot_take(unsigned k);
+
+/* Takes a chain of EDDY_BLOCK_BATCH blocks of class k; false (the caller
+ * keeps them) when the depot is full or no runtime is alive. */
+bool eddy__block_depot_give(unsigned k, eddy_free_block *batch);
+
+#endif /* EDDY_UTIL_BLOCK_DEPOT_H */

@@ -1,0 +1,151 @@
+/* The block depot behind the per-thread block caches: batches in and out,
+ * its cap, its lifetime, and blocks freed on one thread serving another
+ * thread's allocations instead of going back to malloc. */
+#include "util.h"
+
+#include "util/block_cache.h"
+#include "util/block_depot.h"
+
+#define SIZE 224 /* a task's size class */
+
+static unsigned klass(void)
+{
+    return eddy__block_class(SIZE);
+}
+
+static eddy_free_block *make_batch(void)
+{
+    eddy_free_block *first = NULL;
+    for (int i = 0; i < EDDY_BLOCK_BATCH; i++) {
+        eddy_free_block *b = malloc(SIZE);
+        cr_assert_not_null(b);
+        b->next = first;
+        first = b;
+    }
+    return first;
+}
+
+static size_t batch_len(eddy_free_block *b)
+{
+    size_t n = 0;
+    for (; b; b = b->next)
+        n++;
+    return n;
+}
+
+static void free_batch(eddy_free_block *b)
+{
+    while (b) {
+        eddy_free_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+Test(block_depot, batches_in_and_out_up_to_the_cap, .timeout = T_TIMEOUT)
+{
+    eddy__block_depot_ref();
+    size_t cap = EDDY_BLOCK_DEPOT_BYTES / ((size_t)SIZE * EDDY_BLOCK_BATCH);
+    size_t given = 0;
+    for (;;) {
+        eddy_free_block *b = make_batch();
+        if (!eddy__block_depot_give(klass(), b)) {
+            free_batch(b); /* refused: still the caller's */
+            break;
+        }
+        given++;
+        cr_assert_leq(given, cap, "the depot took more than its cap");
+    }
+    cr_assert_eq(given, cap);
+    size_t taken = 0;
+    eddy_free_block *b;
+    while ((b = eddy__block_depot_take(klass()))) {
+        cr_assert_eq(batch_len(b), EDDY_BLOCK_BATCH, "a batch came back cut");
+        free_batch(b);
+        taken++;
+    }
+    cr_assert_eq(taken, given);
+    eddy__block_depot_unref();
+}
+
+Test(block_depot, holds_nothing_without_a_runtime, .timeout = T_TIMEOUT)
+{
+    eddy_free_block *b = make_batch();
+    cr_assert_not(eddy__block_depot_give(klass(), b));
+    free_batch(b);
+    cr_assert_null(eddy__block_depot_take(klass()));
+}
+
+Test(block_depot, the_last_unref_frees_what_it_holds, .timeout = T_TIMEOUT)
+{
+    /* valgrind (make test-valgrind) reports the blocks if they leak. */
+    eddy__block_depot_ref();
+    for (int i = 0; i < 3; i++)
+        cr_assert(eddy__block_depot_give(klass(), make_batch()));
+    eddy__block_depot_unref();
+    eddy__block_depot_ref();
+    cr_assert_null(eddy__block_depot_take(klass()));
+    eddy__block_depot_unref();
+}
+
+/* ---- blocks freed on one thread serve another's allocations ---- */
+
+enum { BLOCKS = 30000 };
+static void *made[BLOCKS], *again[BLOCKS];
+
+static void *alloc_all(void *arg)
+{
+    void **into = arg;
+    for (int i = 0; i < BLOCKS; i++)
+        into[i] = eddy__block_alloc(SIZE);
+    return NULL;
+}
+
+static void *free_all(void *arg)
+{
+    void **from = arg;
+    for (int i = 0; i < BLOCKS; i++)
+        eddy__block_free(from[i], SIZE);
+    eddy__block_cache_drain(); /* what stayed in this thread's cache */
+    return NULL;
+}
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return (x > y) - (x < y);
+}
+
+Test(block_depot, blocks_freed_elsewhere_come_back, .timeout = T_TIMEOUT)
+{
+    bool cached = eddy__block_cached(SIZE); /* not under ASan */
+    eddy__block_depot_ref(); /* as a live runtime holds it */
+    t_thread_join(t_thread_start(alloc_all, made));
+    for (int i = 0; i < BLOCKS; i++)
+        cr_assert_not_null(made[i]);
+    static void *sorted[BLOCKS];
+    memcpy(sorted, made, sizeof made);
+    qsort(sorted, BLOCKS, sizeof *sorted, by_address);
+
+    /* Freed on a second thread: its cache fills, and the rest goes to the
+     * depot in batches instead of back to malloc. */
+    t_thread_join(t_thread_start(free_all, made));
+    eddy_free_block *b = eddy__block_depot_take(klass());
+    if (cached) {
+        cr_assert_not_null(b, "nothing reached the depot");
+        for (eddy_free_block *x = b; x; x = x->next)
+            cr_assert_not_null(bsearch(&x, sorted, BLOCKS, sizeof *sorted, by_address),
+                               "a block in the depot that was never made here");
+        cr_assert(eddy__block_depot_give(klass(), b));
+    } else {
+        cr_assert_null(b);
+    }
+
+    /* A third thread allocating takes every batch before calling malloc. */
+    t_thread_join(t_thread_start(alloc_all, again));
+    for (int i = 0; i < BLOCKS; i++)
+        cr_assert_not_null(again[i]);
+    cr_assert_null(eddy__block_depot_take(klass()), "the depot was not emptied first");
+    t_thread_join(t_thread_start(free_all, again));
+    eddy__block_depot_unref();
+}
