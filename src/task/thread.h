@@ -3,9 +3,8 @@
  * Always reached through eddy__thread(), and never kept across a
  * suspension: a task can be resumed on another thread than the one it
  * suspended on (a current-thread Runtime is driven by whichever thread
- * calls block_on; a multi-thread runtime migrates tasks). Compilers take
- * the thread pointer for a constant within a function, so eddy__thread()
- * reads it with a volatile asm: every call sees the thread it runs on. */
+ * calls block_on; a multi-thread runtime migrates tasks). eddy__thread()
+ * reads the thread pointer afresh at every call (util/tls.h). */
 #ifndef EDDY_TASK_THREAD_H
 #define EDDY_TASK_THREAD_H
 
@@ -16,6 +15,7 @@
 #include "task/overflow.h"
 #include "task/task.h"
 #include "util/parker.h"
+#include "util/tls.h"
 
 typedef struct eddy_enter_ctx eddy_enter_ctx;
 
@@ -43,17 +43,8 @@ eddy_thread *eddy__thread_first(void);
 
 static inline __attribute__((always_inline)) eddy_thread *eddy__thread(void)
 {
-#if defined(__x86_64__) || defined(__aarch64__)
-    /* The thread pointer, read afresh at each call. The context's offset
-     * from it is the same on every thread; the compiler loads it once. */
-    char *tp;
-#if defined(__x86_64__)
-    __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
-#else
-    __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
-#endif
-    uintptr_t offset = (uintptr_t)&eddy__tls_thread - (uintptr_t)__builtin_thread_pointer();
-    eddy_thread *th = (eddy_thread *)(tp + offset);
+#ifdef EDDY_HAVE_TLS_ADDR
+    eddy_thread *th = EDDY_TLS_ADDR(eddy__tls_thread);
     if (__builtin_expect(th->id == 0, 0))
         return eddy__thread_first();
     return th;

@@ -5,13 +5,13 @@
 
 #include "util/block_depot.h"
 
-static _Thread_local eddy_block_cache tls_cache;
+_Thread_local eddy_block_cache eddy__tls_block_cache;
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
-__attribute__((noinline)) eddy_block_cache *eddy__block_cache(void)
+__attribute__((noinline)) eddy_block_cache *eddy__block_cache_slow(void)
 {
-    return &tls_cache;
+    return &eddy__tls_block_cache;
 }
 
 static void drain(eddy_block_cache *c)

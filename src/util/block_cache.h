@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "arch/sanitizer.h"
+#include "util/tls.h"
 
 /* Largest block served from the cache; larger sizes go to malloc. */
 #define EDDY_BLOCK_MAX 256
@@ -42,10 +43,19 @@ typedef struct eddy_block_cache {
     bool registered;
 } eddy_block_cache;
 
-/* The calling thread's cache. Not inlined: a task may move between threads
- * across a suspension, and the thread-local's address must be taken
- * afresh each time. */
-eddy_block_cache *eddy__block_cache(void);
+/* The calling thread's cache, taken afresh at each call: a task may move
+ * between threads across a suspension (util/tls.h). */
+extern _Thread_local eddy_block_cache eddy__tls_block_cache;
+eddy_block_cache *eddy__block_cache_slow(void);
+
+static inline __attribute__((always_inline)) eddy_block_cache *eddy__block_cache(void)
+{
+#ifdef EDDY_HAVE_TLS_ADDR
+    return EDDY_TLS_ADDR(eddy__tls_block_cache);
+#else
+    return eddy__block_cache_slow();
+#endif
+}
 
 /* Arranges for the thread's cache to be freed when the thread exits. */
 void eddy__block_cache_register(eddy_block_cache *c);
