@@ -149,3 +149,45 @@ Test(block_depot, blocks_freed_elsewhere_come_back, .timeout = T_TIMEOUT)
     t_thread_join(t_thread_start(free_all, again));
     eddy__block_depot_unref();
 }
+
+/* A full cache whose depot is full too frees the block, and keeps the
+ * rest: the cache and the depot stay as they were. */
+static void *overflow_full_depot(void *arg)
+{
+    (void)arg;
+    /* A cache takes blocks while it holds less than its bytes. */
+    size_t full = (EDDY_BLOCK_CACHE_BYTES + SIZE - 1) / SIZE;
+    size_t cap = full + 1; /* one past the cache */
+    void **blocks = malloc(cap * sizeof *blocks);
+    if (!blocks)
+        return T_PTR(0);
+    for (size_t i = 0; i < cap; i++)
+        blocks[i] = malloc(SIZE);
+    for (size_t i = 0; i < cap; i++)
+        eddy__block_free(blocks[i], SIZE); /* the last one spills */
+    eddy_block_cache *c = eddy__block_cache();
+    size_t kept = c->count[klass()];
+    eddy__block_cache_drain();
+    free(blocks);
+    return T_PTR(kept == full);
+}
+
+Test(block_depot, a_full_depot_refuses_and_the_block_is_freed, .timeout = T_TIMEOUT)
+{
+    if (!eddy__block_cached(SIZE))
+        return; /* ASan: no caches */
+    eddy__block_depot_ref();
+    size_t cap = EDDY_BLOCK_DEPOT_BYTES / ((size_t)SIZE * EDDY_BLOCK_BATCH);
+    for (size_t i = 0; i < cap; i++)
+        cr_assert(eddy__block_depot_give(klass(), make_batch()));
+    cr_assert(T_INT(t_thread_join(t_thread_start(overflow_full_depot, NULL))),
+              "the spill changed the cache although the depot was full");
+    size_t taken = 0;
+    eddy_free_block *b;
+    while ((b = eddy__block_depot_take(klass()))) {
+        free_batch(b);
+        taken++;
+    }
+    cr_assert_eq(taken, cap, "the depot grew past its cap");
+    eddy__block_depot_unref();
+}

@@ -11,7 +11,6 @@
 #include "util/block_cache.h"
 #include "util/block_depot.h"
 #include "util/clock.h"
-#include "util/lock.h"
 
 #define LIFO_MAX_POLLS 3
 

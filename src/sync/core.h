@@ -30,7 +30,6 @@
 
 #include "task/task.h"
 #include "task/thread.h"
-#include "task/thread.h"
 #include "task/waker.h"
 
 /* ---- flavor: lock or owner thread ---- */

@@ -114,8 +114,5 @@ int eddy_yield(void)
     eddy_task *t = th->task;
     if (!t)
         return -EPERM;
-    if (eddy__task_is_cancelled(t))
-        return -ECANCELED;
-    eddy__task_switch_out(th, t, TASK_YIELDED);
-    return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
+    return eddy__task_suspend(th, t, TASK_YIELDED);
 }

@@ -60,6 +60,15 @@ static inline __attribute__((always_inline)) eddy_thread *eddy__thread(void)
  * The first run gives t a stack; returns NULL (t is left not started) if
  * no stack could be mapped. Inline, so the scheduler loop has no returns
  * to mispredict after the switch. */
+/* An unguarded stack has no guard page to fault on: whenever its task
+ * switches out, the stack pointer it leaves at is checked instead. */
+static inline __attribute__((always_inline)) void eddy__task_check_stack(const eddy_task *t,
+                                                                        const void *sp)
+{
+    if (__builtin_expect(t->unguarded, 0) && !eddy__stack_sp_ok(t->stack, sp))
+        eddy__overflow_report(t);
+}
+
 static inline __attribute__((always_inline)) eddy_task *eddy__task_run(eddy_thread *th, eddy_task *t,
                                                                       size_t default_stack,
                                                                       bool guarded)
@@ -71,9 +80,7 @@ static inline __attribute__((always_inline)) eddy_task *eddy__task_run(eddy_thre
     eddy__fiber_switch(th->home, &t->fiber);
     eddy_task *back = th->task;
     th->task = caller;
-    if (__builtin_expect(back->unguarded, 0) &&
-        !eddy__stack_sp_ok(back->stack, eddy__ctx_sp(&back->fiber.ctx)))
-        eddy__overflow_report(back); /* an unguarded stack overflowed */
+    eddy__task_check_stack(back, eddy__ctx_sp(&back->fiber.ctx));
     return back;
 }
 
@@ -93,14 +100,23 @@ static inline __attribute__((always_inline)) void eddy__task_switch_out(eddy_thr
         eddy__fiber_switch(&t->fiber, th->home);
         return;
     }
-    /* The loop checks an unguarded stack when a task comes back to it;
-     * this task skips the loop, so it is checked here, a switch frame
-     * below where it stands. */
-    if (__builtin_expect(t->unguarded, 0) &&
-        !eddy__stack_sp_ok(t->stack, (char *)__builtin_frame_address(0) - EDDY_CTX_FRAME))
-        eddy__overflow_report(t);
+    /* The loop checks the stack of a task that comes back to it; this one
+     * skips the loop, so it is checked here, a switch frame below where it
+     * stands. */
+    eddy__task_check_stack(t, (char *)__builtin_frame_address(0) - EDDY_CTX_FRAME);
     th->task = next;
     eddy__fiber_switch(&t->fiber, &next->fiber);
+}
+
+/* Suspends task t, running on th, for `why` (a park or a yield): 0 when
+ * resumed, -ECANCELED when t is aborted (checked before and after). */
+static inline __attribute__((always_inline)) int eddy__task_suspend(eddy_thread *th, eddy_task *t,
+                                                                   enum eddy_task_exit why)
+{
+    if (eddy__task_is_cancelled(t))
+        return -ECANCELED;
+    eddy__task_switch_out(th, t, why);
+    return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
 }
 
 /* A timed wait of task t, running on th: arms t's timer, parks, disarms.
@@ -153,10 +169,7 @@ static inline __attribute__((always_inline)) int eddy__wait_current_inline(uint6
     eddy_task *t = th->task;
     if (deadline != UINT64_MAX || !t)
         return eddy__wait_current_until(deadline);
-    if (eddy__task_is_cancelled(t))
-        return -ECANCELED;
-    eddy__task_switch_out(th, t, TASK_PARKED);
-    return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
+    return eddy__task_suspend(th, t, TASK_PARKED);
 }
 
 /* Scheduler ownership (eddy_sched.owner), kept on both sides: the

@@ -75,12 +75,8 @@ int eddy__wait_current(void)
 {
     eddy_thread *th = eddy__thread();
     eddy_task *t = th->task;
-    if (t) {
-        if (eddy__task_is_cancelled(t))
-            return -ECANCELED;
-        eddy__task_switch_out(th, t, TASK_PARKED);
-        return eddy__task_is_cancelled(t) ? -ECANCELED : 0;
-    }
+    if (t)
+        return eddy__task_suspend(th, t, TASK_PARKED);
     eddy_parker *p = eddy__thread_parker(th);
     if (!p)
         return -ENOMEM;

@@ -75,6 +75,6 @@ void eddy__block_spill(eddy_block_cache *c, unsigned k, void *p)
         c->count[k] -= EDDY_BLOCK_BATCH - 1;
         return;
     }
-    last->next = rest; /* the depot is full: as before the depot */
+    last->next = rest; /* the depot is full (or no runtime is alive) */
     free(p);
 }
