@@ -41,7 +41,7 @@ static void wave(eddy_stack **v, bool guarded, unsigned char mark)
     for (int i = 1; i < WAVE; i++)
         cr_assert_neq(v[i], v[i - 1]);
     for (int i = 0; i < WAVE; i++)
-        eddy__stack_put(v[i]);
+        eddy__stack_put(v[i], SIZE, guarded);
 }
 
 static void sleep_ms(long ms)
@@ -101,14 +101,14 @@ Test(stack_cache, shape_change_drops_old_cold_stacks, .timeout = T_TIMEOUT)
     eddy_stack *other = eddy__stack_get(2 * SIZE, false);
     check_stack(other, 2 * SIZE, 5);
     for (int i = 0; i < 1024 + 10; i++)
-        eddy__stack_put(v[i]);
-    eddy__stack_put(other); /* the hot tier now holds the new shape */
+        eddy__stack_put(v[i], SIZE, false);
+    eddy__stack_put(other, 2 * SIZE, false); /* the hot tier now holds the new shape */
     for (int i = 0; i < 100; i++) {
         v[i] = eddy__stack_get(2 * SIZE, false);
         check_stack(v[i], 2 * SIZE, 6);
     }
     for (int i = 0; i < 100; i++)
-        eddy__stack_put(v[i]);
+        eddy__stack_put(v[i], 2 * SIZE, false);
     eddy__stack_cache_drain();
     eddy__stack_pool_unref();
     free(v);
@@ -122,7 +122,7 @@ static void *put_them_all(void *arg)
 {
     (void)arg;
     for (int i = 0; i < WAVE; i++)
-        eddy__stack_put(handed[i]);
+        eddy__stack_put(handed[i], SIZE, false);
     eddy__stack_cache_drain(); /* its hot tier; the pool keeps the rest */
     return NULL;
 }
@@ -154,7 +154,7 @@ Test(stack_cache, stacks_freed_on_another_thread_come_back, .timeout = T_TIMEOUT
     }
     cr_assert(reused, "no stack came back through the pool");
     for (int i = 0; i < WAVE; i++)
-        eddy__stack_put(again[i]);
+        eddy__stack_put(again[i], SIZE, false);
     eddy__stack_cache_drain();
     eddy__stack_pool_unref();
     free(maps);

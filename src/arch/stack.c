@@ -45,12 +45,18 @@ size_t eddy__stack_round(size_t size)
  * mode most recently returned into an empty cache): the runtime default.
  * Other shapes are unmapped when they are done.
  *
- * Its hot tier (up to CACHE_MAX stacks) keeps stacks as they are, header
- * included. Stacks beyond it are recorded in the spill array and handed,
- * SPILL_MAX at a time, to the process's cold pool (stack_pool.h), or
- * unmapped if it will not have them, adjacent ones in one call. A thread
- * whose hot tier is empty refills it from the pool, REFILL at a time,
- * before mapping new stacks. */
+ * Its hot tier (up to CACHE_MAX stacks) is an array of their headers.
+ * Stacks beyond it are recorded in the spill array and handed, SPILL_MAX
+ * at a time, to the process's cold pool (stack_pool.h), or unmapped if it
+ * will not have them, adjacent ones in one call. A thread whose hot tier
+ * is empty refills it from the pool, REFILL at a time, before mapping new
+ * stacks.
+ *
+ * Giving a stack back does not touch its header (its shape comes from the
+ * caller, and the array needs no link in it): with 100,000 sleeping
+ * tasks, that was one more cache miss per task. Stacks from the pool get
+ * their headers written again in a batch, when they are taken: the
+ * writes to many lines then overlap. */
 
 /* munmap and madvise cost about as much as running a short task, and one
  * per stack would split the batch mappings. */
@@ -66,7 +72,7 @@ typedef struct span {
 } span;
 
 struct stack_cache {
-    eddy_stack *head;   /* hot tier */
+    eddy_stack **hot;   /* CACHE_MAX: the hot tier */
     unsigned count;
     size_t size;
     bool guarded;
@@ -128,40 +134,53 @@ static void release_spill(struct stack_cache *c, bool keep)
     unmap_runs(v, ndrop);
 }
 
-/* The spill and transfer arrays, allocated on first need. */
+/* The hot tier, spill and transfer arrays, allocated on first need. */
 static bool arrays(struct stack_cache *c)
 {
+    if (!c->hot)
+        c->hot = malloc(CACHE_MAX * sizeof *c->hot);
     if (!c->spill)
         c->spill = malloc(SPILL_MAX * sizeof *c->spill);
     if (!c->maps)
         c->maps = malloc(SPILL_MAX * sizeof *c->maps);
-    return c->spill && c->maps;
+    return c->hot && c->spill && c->maps;
 }
 
-/* Unmaps a stack now, or records it in the spill array to be released in
- * a batch. */
-static void spill(struct stack_cache *c, eddy_stack *s, bool keep)
+static size_t map_len(size_t size, bool guarded)
+{
+    return (guarded ? page_size() : 0) + size;
+}
+
+/* Unmaps a mapping now, or records it in the spill array to be released
+ * in a batch. */
+static void spill(struct stack_cache *c, char *map, size_t len, bool keep)
 {
     if (!arrays(c)) {
-        munmap(s->map, s->map_size);
+        munmap(map, len);
         return;
     }
-    c->spill[c->nspill++] = (span){ s->map, s->map_size, keep };
+    c->spill[c->nspill++] = (span){ map, len, keep };
     if (c->nspill == SPILL_MAX)
         release_spill(c, true);
 }
 
+/* The mapping of a stack of shape (size, guarded), from its header's
+ * address alone. */
+static char *map_of(const eddy_stack *s, size_t size, bool guarded)
+{
+    return (char *)s + HEADER_SIZE - map_len(size, guarded);
+}
+
 static void drain(struct stack_cache *c)
 {
-    while (c->head) {
-        eddy_stack *s = c->head;
-        c->head = s->next;
-        spill(c, s, false);
-    }
-    c->count = 0;
+    size_t len = map_len(c->size, c->guarded);
+    while (c->count)
+        spill(c, map_of(c->hot[--c->count], c->size, c->guarded), len, false);
     release_spill(c, false);
+    free(c->hot);
     free(c->spill);
     free(c->maps);
+    c->hot = NULL;
     c->spill = NULL;
     c->maps = NULL;
 }
@@ -189,7 +208,6 @@ static eddy_stack *carve(char *map, size_t size, bool guarded)
     s->map = map;
     s->map_size = map_size;
     s->guarded = guarded;
-    s->next = NULL;
     return s;
 }
 
@@ -233,7 +251,7 @@ static eddy_stack *map_stack(size_t size, bool guarded)
 
 static eddy_stack *map_unguarded_batch(struct stack_cache *c, size_t size)
 {
-    unsigned n = c->count == 0 ? UNGUARDED_BATCH : 1;
+    unsigned n = c->count == 0 && arrays(c) ? UNGUARDED_BATCH : 1;
     char *map = mmap(NULL, size * n, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (map == MAP_FAILED) {
@@ -242,12 +260,8 @@ static eddy_stack *map_unguarded_batch(struct stack_cache *c, size_t size)
     }
     if (n > 1) {
         remember_shape(c, size, false);
-        for (unsigned i = 1; i < n; i++) {
-            eddy_stack *extra = carve(map + (size_t)i * size, size, false);
-            extra->next = c->head;
-            c->head = extra;
-            c->count++;
-        }
+        for (unsigned i = 1; i < n; i++)
+            c->hot[c->count++] = carve(map + (size_t)i * size, size, false);
     }
     return carve(map, size, false);
 }
@@ -259,26 +273,29 @@ static eddy_stack *refill(struct stack_cache *c, size_t size, bool guarded)
     if (!arrays(c))
         return NULL;
     size_t n = eddy__stack_pool_take(c->maps, REFILL, size, guarded);
-    for (size_t i = 1; i < n; i++) {
-        eddy_stack *s = carve(c->maps[i], size, guarded);
-        s->next = c->head;
-        c->head = s;
-        c->count++;
-    }
-    return n ? carve(c->maps[0], size, guarded) : NULL;
+    if (!n)
+        return NULL;
+    /* The pool gives the most recently given first: they are popped
+     * first. */
+    for (size_t i = n; i-- > 1;)
+        c->hot[c->count++] = carve(c->maps[i], size, guarded);
+    return carve(c->maps[0], size, guarded);
 }
 
 eddy_stack *eddy__stack_get(size_t size, bool guarded)
 {
     struct stack_cache *c = cache();
     if (c->size == size && c->guarded == guarded) {
-        eddy_stack *s = c->head;
-        if (s) {
-            c->head = s->next;
-            c->count--;
+        if (c->count) {
+            eddy_stack *s = c->hot[--c->count];
+            /* Tasks often start one after another: fetch the header of
+             * the stack the next one will get while this one runs. */
+            if (c->count)
+                __builtin_prefetch(c->hot[c->count - 1]);
             return s;
         }
-        if ((s = refill(c, size, guarded)))
+        eddy_stack *s = refill(c, size, guarded);
+        if (s)
             return s;
     }
     if (!guarded)
@@ -286,18 +303,18 @@ eddy_stack *eddy__stack_get(size_t size, bool guarded)
     return map_stack(size, guarded);
 }
 
-void eddy__stack_put(eddy_stack *s)
+void eddy__stack_put(eddy_stack *s, size_t shape, bool guarded)
 {
     struct stack_cache *c = cache();
-    remember_shape(c, s->shape, s->guarded);
-    bool same_shape = c->size == s->shape && c->guarded == s->guarded;
-    if (c->count >= CACHE_MAX || !same_shape) {
-        spill(c, s, same_shape);
+    remember_shape(c, shape, guarded);
+    if (c->size != shape || c->guarded != guarded) {
+        spill(c, s->map, s->map_size, false);
         return;
     }
-    s->next = c->head;
-    c->head = s;
-    c->count++;
+    if (c->count < CACHE_MAX && (c->hot || arrays(c)))
+        c->hot[c->count++] = s;
+    else
+        spill(c, map_of(s, shape, guarded), map_len(shape, guarded), true);
 }
 
 void eddy__stack_free(eddy_stack *s)

@@ -19,7 +19,6 @@ struct eddy_stack {
     void *map;           /* the whole mapping, guard page included */
     size_t map_size;
     bool guarded;
-    eddy_stack *next;    /* link in the thread's cache */
 };
 
 /* Largest stack a task may ask for. */
@@ -34,22 +33,16 @@ size_t eddy__stack_round(size_t size);
  * when the mapping fails (memory, or vm.max_map_count). */
 eddy_stack *eddy__stack_get(size_t size, bool guarded);
 
-/* Returns a stack to the calling thread's cache, or unmaps it. */
-void eddy__stack_put(eddy_stack *s);
+/* Returns a stack to the calling thread's cache, or unmaps it. shape and
+ * guarded are what it was got with (eddy__stack_get's arguments): passed
+ * in, so that giving a stack back does not read its header. */
+void eddy__stack_put(eddy_stack *s, size_t shape, bool guarded);
 
 /* Unmaps one stack at once (a thread's last stack, as it exits). */
 void eddy__stack_free(eddy_stack *s);
 
 /* Unmaps every stack cached by the calling thread. */
 void eddy__stack_cache_drain(void);
-
-/* False when a suspended context's stack pointer lies below its stack:
- * the task overflowed an unguarded stack (checked at each switch-out; a
- * guarded stack faults at the overflow itself). */
-static inline bool eddy__stack_sp_ok(const eddy_stack *s, const void *sp)
-{
-    return (const char *)sp >= (const char *)s->lo;
-}
 
 /* The range a fault on which means the stack overflowed: its guard page
  * (and, for frames that skip it, a little below). */

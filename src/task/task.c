@@ -235,11 +235,12 @@ bool eddy__task_start(eddy_thread *th, eddy_task *t, size_t default_stack, bool 
 {
     size_t size = t->stack_size ? t->stack_size : default_stack;
     eddy_stack *s = th->spare;
-    if (s && s->shape == size && s->guarded == guarded)
+    if (s && th->spare_shape == size && th->spare_guarded == guarded)
         th->spare = NULL;
     else if (!(s = eddy__stack_get(size, guarded)))
         return false;
     t->stack = s;
+    t->stack_size = size; /* its shape from now on, for giving it back */
     t->unguarded = !s->guarded;
     eddy__fiber_init(&t->fiber, s->lo, s->size, task_entry, t);
     t->started = true;
@@ -251,17 +252,20 @@ void eddy__task_release_stack(eddy_thread *th, eddy_task *t)
     if (!t->stack)
         return;
     eddy__fiber_destroy(&t->fiber);
-    if (!th->spare && (th->spare_key || eddy__thread_spare_key(th)))
+    if (!th->spare && (th->spare_key || eddy__thread_spare_key(th))) {
         th->spare = t->stack;
-    else
-        eddy__stack_put(t->stack);
+        th->spare_shape = t->stack_size;
+        th->spare_guarded = !t->unguarded;
+    } else {
+        eddy__stack_put(t->stack, t->stack_size, !t->unguarded);
+    }
     t->stack = NULL;
 }
 
 void eddy__thread_drop_spare(eddy_thread *th)
 {
     if (th->spare) {
-        eddy__stack_put(th->spare);
+        eddy__stack_put(th->spare, th->spare_shape, th->spare_guarded);
         th->spare = NULL;
     }
 }

@@ -89,7 +89,8 @@ struct eddy_task {
     bool owned;                  /* linked in its scheduler's owned list */
     bool unguarded;              /* its stack has no guard page (a copy of
                                     stack->guarded, read at every switch) */
-    size_t stack_size;           /* requested; 0: the scheduler's default */
+    size_t stack_size;           /* requested (0: the scheduler's default);
+                                    once started, its stack's shape */
     eddy_stack *stack;
     eddy_fiber fiber;
     eddy_waker join_waker;       /* guarded by TS_JOIN_WAKER */
