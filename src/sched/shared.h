@@ -49,15 +49,18 @@ void eddy__shared_push(eddy_shared *sh, eddy_task *t);
  * closed the task is completed as cancelled without ever running. */
 void eddy__shared_spawn(eddy_shared *sh, eddy_task *t);
 
-/* Pushes a batch of existing tasks (a worker's overflow). */
+/* Pushes a batch of existing tasks (a worker's overflow). Only from a
+ * thread of the runtime: the scheduler is told after the lock is released,
+ * so it must outlive the call. */
 void eddy__shared_push_batch(eddy_shared *sh, eddy_task_queue *batch);
 
 /* Takes one task, or NULL. Cheap when empty. Any thread. */
 eddy_task *eddy__shared_pop(eddy_shared *sh);
 
 /* Pops up to `share` of the queue (its length divided by `ways`, plus one,
- * at most `max`) in one critical section: returns the first task and
- * appends the others to *rest. NULL if the queue is empty. */
+ * at most `max`): returns the first task and appends the others to *rest.
+ * NULL if the queue is empty. The queue is split outside the lock (see
+ * shared.c); meanwhile other threads may find it empty. */
 eddy_task *eddy__shared_pop_share(eddy_shared *sh, size_t ways, size_t max,
                                   eddy_task_queue *rest);
 
