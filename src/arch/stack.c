@@ -290,8 +290,6 @@ eddy_stack *eddy__stack_get(size_t size, bool guarded)
             eddy_stack *s = c->hot[--c->count];
             /* Tasks often start one after another: fetch the header of
              * the stack the next one will get while this one runs. */
-            if (c->count)
-                __builtin_prefetch(c->hot[c->count - 1]);
             return s;
         }
         eddy_stack *s = refill(c, size, guarded);
