@@ -199,10 +199,9 @@ static void cache_key_init(void)
  * top of the stack itself. */
 static eddy_stack *carve(char *map, size_t size, bool guarded)
 {
-    size_t guard = guarded ? page_size() : 0;
-    size_t map_size = guard + size;
-    eddy_stack *s = (eddy_stack *)(map + map_size - HEADER_SIZE);
-    s->lo = map + guard;
+    size_t map_size = map_len(size, guarded);
+    eddy_stack *s = (eddy_stack *)(map + map_size - HEADER_SIZE); /* map_of's inverse */
+    s->lo = map + (map_size - size);
     s->size = size - HEADER_SIZE;
     s->shape = size;
     s->map = map;
@@ -292,12 +291,8 @@ eddy_stack *eddy__stack_get(size_t size, bool guarded)
 {
     struct stack_cache *c = cache();
     if (c->size == size && c->guarded == guarded) {
-        if (c->count) {
-            eddy_stack *s = c->hot[--c->count];
-            /* Tasks often start one after another: fetch the header of
-             * the stack the next one will get while this one runs. */
-            return s;
-        }
+        if (c->count)
+            return c->hot[--c->count];
         eddy_stack *s = refill(c, size, guarded);
         if (s)
             return s;
