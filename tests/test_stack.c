@@ -399,3 +399,53 @@ Test(stack, unguarded_mode_runs_tasks, .timeout = T_TIMEOUT)
     cr_assert_eq(unguarded_steps, 6000);
     t_free_rt(rt);
 }
+
+/* ---- an unguarded stack overflowed: caught when the task switches out ---- */
+
+#define UNGUARDED_NAME "over-the-edge"
+
+static volatile size_t big_frame = 128u << 10; /* twice the stack */
+
+/* Leaves the stack pointer below the task's 64 KiB stack and switches out
+ * from there. Only the top of the array is written (it is inside the
+ * stack); the yield's own frames land below it, in the neighbouring stack
+ * of the same batch mapping (the root task's stack is the batch's lowest,
+ * this one its highest), which the abort makes harmless. */
+static void *switches_out_below_its_stack(void *arg)
+{
+    volatile char frame[big_frame];
+    frame[big_frame - 1] = 1;
+    eddy_yield();
+    return T_PTR(frame[big_frame - 1] + (arg != NULL));
+}
+
+static void *root_unguarded_overflow(void *arg)
+{
+    (void)arg;
+    eddy_spawn_opts o = { .name = UNGUARDED_NAME };
+    eddy_task *t = eddy_spawn_with(&o, switches_out_below_its_stack, NULL);
+    if (t)
+        eddy_join(t, NULL);
+    return NULL;
+}
+
+static void child_unguarded_overflow(void)
+{
+    eddy_runtime_opts o = { .stack_guard = EDDY_STACK_UNGUARDED, .stack_size = 64u << 10 };
+    eddy_local_runtime *rt = eddy_local_runtime_new(&o);
+    if (!rt)
+        _exit(101);
+    eddy_local_runtime_block_on(rt, root_unguarded_overflow, NULL, NULL);
+    _exit(102); /* should never get here */
+}
+
+Test(stack, unguarded_overflow_is_reported_at_switch_out, .timeout = T_TIMEOUT)
+{
+    char out[8192];
+    int status = run_in_child(child_unguarded_overflow, out, sizeof out);
+    cr_assert(WIFSIGNALED(status), "child was not killed by a signal (exit %d); stderr: %s",
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
+    cr_assert_eq(WTERMSIG(status), SIGABRT, "signal %d; stderr: %s", WTERMSIG(status), out);
+    cr_assert_not_null(strcasestr(out, "stack overflow"), "stderr: %s", out);
+    cr_assert_not_null(strstr(out, UNGUARDED_NAME), "task name missing; stderr: %s", out);
+}

@@ -23,12 +23,19 @@ typedef struct eddy_ctx {
 #endif
 
 /* The stack pointer a suspended context saved, to check it against its
- * stack's bounds; the highest address when the switch does not tell. */
+ * stack's bounds; the highest address when the switch does not tell (a
+ * ucontext on a CPU whose register layout is not known here). */
 static inline const void *eddy__ctx_sp(const eddy_ctx *c)
 {
 #ifdef EDDY_CTX_UCONTEXT
+#if defined(__x86_64__) && defined(REG_RSP)
+    return (const void *)(uintptr_t)c->uc.uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    return (const void *)(uintptr_t)c->uc.uc_mcontext.sp;
+#else
     (void)c;
     return (const void *)~(uintptr_t)0;
+#endif
 #else
     return c->sp;
 #endif
