@@ -182,6 +182,47 @@ Test(stack, overflow_reports_task_name_and_aborts, .timeout = T_TIMEOUT)
     cr_assert_not_null(strstr(out, OVERFLOW_NAME), "task name missing; stderr: %s", out);
 }
 
+/* Overflow in a task that started on the stack of one that had just
+ * ended (the scheduler's chain): the report names the task that overflowed,
+ * not the one whose stack it inherited. */
+static void *returns_at_once(void *arg)
+{
+    return arg;
+}
+
+static void *root_chained_overflow(void *arg)
+{
+    (void)arg;
+    eddy_task *first = eddy_spawn(returns_at_once, NULL);
+    eddy_spawn_opts o = { .name = OVERFLOW_NAME };
+    eddy_task *t = eddy_spawn_with(&o, overflows, NULL);
+    if (first)
+        eddy_join(first, NULL);
+    if (t)
+        eddy_join(t, NULL);
+    return NULL;
+}
+
+static void child_chained_overflow(void)
+{
+    eddy_runtime_opts o = { .stack_size = 64u << 10 };
+    eddy_local_runtime *rt = eddy_local_runtime_new(&o);
+    if (!rt)
+        _exit(101);
+    eddy_local_runtime_block_on(rt, root_chained_overflow, NULL, NULL);
+    _exit(102);
+}
+
+Test(stack, overflow_in_chained_task_names_it, .timeout = T_TIMEOUT)
+{
+    char out[8192];
+    int status = run_in_child(child_chained_overflow, out, sizeof out);
+    cr_assert(WIFSIGNALED(status), "stderr: %s", out);
+    cr_assert_eq(WTERMSIG(status), SIGABRT, "signal %d; stderr: %s", WTERMSIG(status), out);
+    cr_assert_not_null(strcasestr(out, "stack overflow"), "stderr: %s", out);
+    cr_assert_not_null(strstr(out, OVERFLOW_NAME), "task name missing; stderr: %s", out);
+}
+
 /* Overflow in the root task of block_on (a task too). */
 static void *root_overflows_itself(void *arg)
 {

@@ -98,6 +98,7 @@ static void ct_stack_config(eddy_sched *base, size_t *size, bool *guarded)
 }
 
 static eddy_task *ct_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t);
+static eddy_task *ct_chain(eddy_sched *base, eddy_thread *th, eddy_task *t);
 
 static const eddy_sched_ops ct_ops = {
     .schedule = ct_schedule,
@@ -108,6 +109,7 @@ static const eddy_sched_ops ct_ops = {
     .local_sched = ct_local_sched,
     .stack_config = ct_stack_config,
     .handoff = ct_handoff,
+    .chain = ct_chain,
 };
 
 int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
@@ -218,6 +220,35 @@ static eddy_task *ct_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
     return next;
 }
 
+/* The loop's next steps, taken on the stack of task t whose function
+ * returned: if the next ready task has not started and wants a stack of
+ * t's shape, t is completed here and that task starts on t's stack. The
+ * same conditions as ct_handoff hold, and the task the loop drives until
+ * goes back to the loop, which returns as soon as it completes. */
+static eddy_task *ct_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    eddy_ct_sched *s = (eddy_ct_sched *)base;
+    eddy_task *next = s->run.head;
+    if (!next || next->started || t == s->until || s->remote_countdown <= 1 ||
+        s->event_countdown <= 1 || th->home != &th->sched_fiber || th->driving != base)
+        return NULL;
+    size_t shape = next->stack_size ? next->stack_size : s->cfg.stack_size;
+    if (shape != t->stack_size || s->cfg.guarded_stacks == t->unguarded)
+        return NULL;
+    s->remote_countdown--;
+    s->event_countdown--;
+    eddy__queue_pop_warm(&s->run);
+    if (eddy__task_transition_to_running(next) & TS_CANCELLED) {
+        /* Aborted before it started: it never runs (as in run_task). */
+        finish(s, next, NULL, -ECANCELED);
+        return NULL;
+    }
+    eddy__task_pass_stack(t, next);
+    s->stacks_exhausted = false;
+    finish(s, t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
+    return next;
+}
+
 static bool has_ready(eddy_ct_sched *s)
 {
     return !eddy__queue_empty(&s->run) || !eddy__queue_empty(&s->inbox) ||
@@ -287,7 +318,9 @@ void eddy__ct_drive(eddy_ct_sched *s, eddy_task *until)
     eddy__fiber_init_thread(&th->sched_fiber);
     th->home = &th->sched_fiber;
     th->driving = &s->base;
+    s->until = until;
     run(s, th, until);
+    s->until = NULL;
     th->driving = NULL;
     th->home = NULL;
 }

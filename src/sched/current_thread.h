@@ -10,7 +10,8 @@
  * the driver is polled every event_interval ticks. With nothing to run it
  * parks until the next timer is due (or, with time paused, moves the clock
  * straight to it). A task that yields or parks may take the loop's next
- * step itself and switch straight to the next task (ct_handoff). */
+ * step itself and switch straight to the next task (ct_handoff); a task
+ * that returns may start the next new task on its own stack (ct_chain). */
 #ifndef EDDY_SCHED_CURRENT_THREAD_H
 #define EDDY_SCHED_CURRENT_THREAD_H
 
@@ -41,6 +42,7 @@ typedef struct eddy_ct_sched {
     bool stacks_exhausted;     /* a stack mapping failed; spawns refused */
     atomic_uint enter_guards;  /* enter guards alive on this scheduler */
     bool local;                /* a LocalRuntime: pinned tasks allowed */
+    eddy_task *until;          /* the task eddy__ct_drive waits for */
 } eddy_ct_sched;
 
 /* 0 or a negative errno. `local` allows thread-pinned tasks. Creates the

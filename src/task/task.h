@@ -50,6 +50,13 @@ typedef struct eddy_sched_ops {
      * everything to the loop. Only for a scheduler whose tasks no other
      * thread can pick up while t is still switching out. */
     eddy_task *(*handoff)(eddy_sched *s, struct eddy_thread *th, eddy_task *t);
+    /* Optional, with the same restriction. Called on the stack of task t
+     * (RUNNING on th) whose function has returned: may complete t as its
+     * scheduler loop would and return the next ready task, one that has
+     * not started and wants a stack of t's shape, already RUNNING and
+     * holding t's stack and fiber, to be started right there (no switch,
+     * no stack released and fetched). NULL: t goes back to the loop. */
+    eddy_task *(*chain)(eddy_sched *s, struct eddy_thread *th, eddy_task *t);
 } eddy_sched_ops;
 
 struct eddy_shared;
@@ -193,6 +200,11 @@ bool eddy__task_start(struct eddy_thread *th, eddy_task *t, size_t default_stack
  * spare (the next task to start there takes it, with no cache call), or
  * releases it into the thread's cache. */
 void eddy__task_release_stack(struct eddy_thread *th, eddy_task *t);
+
+/* Scheduler side, for eddy_sched_ops.chain: moves the stack and fiber of
+ * task `from`, whose function returned on it, to `to`, which has not
+ * started and is to run on it next; `from` is left with no stack. */
+void eddy__task_pass_stack(eddy_task *from, eddy_task *to);
 
 /* Returns th's spare stack to the cache: before the cache is drained. */
 void eddy__thread_drop_spare(struct eddy_thread *th);

@@ -1,0 +1,213 @@
+/* A task whose function returns may start the next new task on its own
+ * stack (the current-thread scheduler's ct_chain): results, order, abort
+ * before start, stack sizes and block_on's return all stay as they were. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "util.h"
+
+/* ---- a chain of tasks, each spawning the next ---- */
+
+#define CHAIN_LEN 1000
+
+static int chain_seen[CHAIN_LEN + 1];
+static int chain_len_seen;
+
+static void *chain_step(void *arg)
+{
+    intptr_t k = (intptr_t)arg;
+    chain_seen[chain_len_seen++] = (int)k;
+    if (k < CHAIN_LEN) {
+        eddy_task *next = eddy_spawn(chain_step, T_PTR(k + 1));
+        cr_expect_not_null(next);
+        eddy_detach(next);
+    }
+    return NULL;
+}
+
+static void *root_chain(void *arg)
+{
+    (void)arg;
+    eddy_detach(eddy_spawn(chain_step, T_PTR(1)));
+    /* Parked until the chain is through: every chain_step runs meanwhile. */
+    for (int i = 0; i < 10 && chain_len_seen < CHAIN_LEN; i++)
+        eddy_sleep(1);
+    return T_PTR(chain_len_seen);
+}
+
+Test(chain, tasks_spawning_the_next_all_run_in_order, .timeout = T_TIMEOUT)
+{
+    int n = T_INT(t_run_local(root_chain, NULL));
+    cr_assert_eq(n, CHAIN_LEN);
+    for (int i = 0; i < CHAIN_LEN; i++)
+        cr_assert_eq(chain_seen[i], i + 1, "chain_step %d ran as %d", i + 1, chain_seen[i]);
+}
+
+/* ---- many new tasks in a row: each result reaches its join ---- */
+
+#define MANY 500
+
+static void *returns_square(void *arg)
+{
+    intptr_t i = (intptr_t)arg;
+    return T_PTR(i * i);
+}
+
+static void *root_many(void *arg)
+{
+    (void)arg;
+    eddy_task *h[MANY];
+    for (int i = 0; i < MANY; i++)
+        h[i] = eddy_spawn(returns_square, T_PTR(i));
+    int bad = 0;
+    for (int i = 0; i < MANY; i++) {
+        void *r = NULL;
+        if (!h[i] || eddy_join(h[i], &r) != 0 || T_INT(r) != i * i)
+            bad++;
+    }
+    return T_PTR(bad);
+}
+
+Test(chain, results_of_tasks_run_back_to_back, .timeout = T_TIMEOUT)
+{
+    cr_assert_eq(T_INT(t_run_local(root_many, NULL)), 0);
+}
+
+/* ---- a task aborted before it started never runs, next to one that
+ * ends ---- */
+
+static atomic_int ran_a, ran_b, ran_c;
+
+static void *sets(void *arg)
+{
+    atomic_fetch_add((atomic_int *)arg, 1);
+    return arg;
+}
+
+static void *root_abort_between(void *arg)
+{
+    (void)arg;
+    eddy_task *a = eddy_spawn(sets, &ran_a);
+    eddy_task *b = eddy_spawn(sets, &ran_b);
+    eddy_task *c = eddy_spawn(sets, &ran_c);
+    eddy_abort(b);
+    /* A ends with B next in the queue, not started and aborted. */
+    int ra = eddy_join(a, NULL);
+    int rb = eddy_join(b, NULL);
+    int rc = eddy_join(c, NULL);
+    cr_expect_eq(ra, 0);
+    cr_expect_eq(rb, -ECANCELED, "join of the aborted task: %d", rb);
+    cr_expect_eq(rc, 0);
+    return NULL;
+}
+
+Test(chain, task_aborted_before_start_is_not_run_after_one_that_ends,
+     .timeout = T_TIMEOUT)
+{
+    t_run_local(root_abort_between, NULL);
+    cr_assert_eq(atomic_load(&ran_a), 1);
+    cr_assert_eq(atomic_load(&ran_b), 0, "the aborted task ran");
+    cr_assert_eq(atomic_load(&ran_c), 1);
+}
+
+/* ---- a task that wants a bigger stack gets its own ---- */
+
+static __attribute__((noinline)) long touch_deep(size_t size)
+{
+    volatile char big[size];
+    long sum = 0;
+    for (size_t i = 0; i < size; i += 4096)
+        big[i] = 1;
+    for (size_t i = 0; i < size; i += 4096)
+        sum += big[i];
+    return sum;
+}
+
+static void *needs_half_mib(void *arg)
+{
+    (void)arg;
+    return T_PTR(touch_deep(512u << 10) > 0);
+}
+
+static void *root_shapes(void *arg)
+{
+    (void)arg;
+    /* The runtime's stacks are 64 KiB: the second task would overflow if
+     * it started on the first one's stack. */
+    eddy_task *small = eddy_spawn(returns_square, T_PTR(3));
+    eddy_spawn_opts o = { .stack_size = 1u << 20 };
+    eddy_task *big = eddy_spawn_with(&o, needs_half_mib, NULL);
+    eddy_task *small2 = eddy_spawn(returns_square, T_PTR(4));
+    void *r1 = NULL, *r2 = NULL, *r3 = NULL;
+    int ok = eddy_join(small, &r1) == 0 && T_INT(r1) == 9;
+    ok &= eddy_join(big, &r2) == 0 && T_INT(r2) == 1;
+    ok &= eddy_join(small2, &r3) == 0 && T_INT(r3) == 16;
+    return T_PTR(ok);
+}
+
+Test(chain, a_bigger_stack_is_not_taken_from_the_task_before, .timeout = T_TIMEOUT)
+{
+    eddy_runtime_opts o = { .stack_size = 64u << 10 };
+    eddy_local_runtime *rt = t_local_rt_opts(&o);
+    int ok = T_INT(t_block_on(rt, root_shapes, NULL));
+    t_free_rt(rt);
+    cr_assert(ok);
+}
+
+/* ---- block_on returns as soon as its own task ends ---- */
+
+static atomic_int late_ran;
+
+static void *root_spawns_and_returns(void *arg)
+{
+    (void)arg;
+    eddy_detach(eddy_spawn(sets, &late_ran));
+    return T_PTR(7);
+}
+
+static void *root_yields(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 4; i++)
+        eddy_yield();
+    return NULL;
+}
+
+Test(chain, block_on_returns_when_its_task_ends, .timeout = T_TIMEOUT)
+{
+    eddy_local_runtime *rt = t_local_rt();
+    void *r = t_block_on(rt, root_spawns_and_returns, NULL);
+    cr_assert_eq(T_INT(r), 7);
+    /* The task it spawned is still queued: it did not run in the place of
+     * block_on's task, and runs at the next block_on. */
+    cr_assert_eq(atomic_load(&late_ran), 0);
+    t_block_on(rt, root_yields, NULL);
+    cr_assert_eq(atomic_load(&late_ran), 1);
+    t_free_rt(rt);
+}
+
+/* ---- a task started on a finished task's stack can still be joined,
+ * parks and resumes like any other ---- */
+
+static void *parks_then_returns(void *arg)
+{
+    eddy_sleep(1);
+    eddy_yield();
+    return arg;
+}
+
+static void *root_park_after_chain(void *arg)
+{
+    (void)arg;
+    eddy_task *first = eddy_spawn(returns_square, T_PTR(5));
+    eddy_task *second = eddy_spawn(parks_then_returns, T_PTR(11));
+    void *r1 = NULL, *r2 = NULL;
+    int ok = eddy_join(first, &r1) == 0 && T_INT(r1) == 25;
+    ok &= eddy_join(second, &r2) == 0 && T_INT(r2) == 11;
+    return T_PTR(ok);
+}
+
+Test(chain, a_chained_task_parks_and_resumes, .timeout = T_TIMEOUT)
+{
+    cr_assert(T_INT(t_run_local(root_park_after_chain, NULL)));
+}
