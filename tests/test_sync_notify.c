@@ -8,7 +8,10 @@
 
 static eddy_sync_flavor flavor;
 static eddy_notify *nt;
-static int woken[8], nwoken;
+/* notify_waiters_wakes_all: many more than one batch of wakes (core.h:
+ * SYNC_WAKES_MAX), so that the batch is fired and refilled half-way. */
+enum { ALL_WAITERS = 50 };
+static int woken[ALL_WAITERS], nwoken;
 
 static void *waiter(void *arg)
 {
@@ -83,14 +86,14 @@ static void *root_all(void *arg)
 {
     (void)arg;
     nt = eddy_notify_new(flavor);
-    eddy_task *t[5];
-    for (int i = 0; i < 5; i++)
+    eddy_task *t[ALL_WAITERS];
+    for (int i = 0; i < ALL_WAITERS; i++)
         t[i] = spawn(waiter, T_PTR(i));
     yield_n(3);
     eddy_notify_waiters(nt);
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < ALL_WAITERS; i++)
         cr_expect_eq(join_int(t[i], 0), 0);
-    cr_expect_eq(nwoken, 5);
+    cr_expect_eq(nwoken, ALL_WAITERS);
     cr_expect_eq(eddy_notify_free(nt), 0);
     return NULL;
 }
