@@ -211,3 +211,72 @@ Test(chain, a_chained_task_parks_and_resumes, .timeout = T_TIMEOUT)
 {
     cr_assert(T_INT(t_run_local(root_park_after_chain, NULL)));
 }
+
+/* ---- an endless chain still lets timers fire and remote spawns in ----
+ *
+ * Each link spawns the next until a timer has fired and a task spawned from
+ * another thread has run. Links that start in place of the one before
+ * still count as the loop's ticks: if they did not, the loop would never
+ * poll the driver or the remote queue, and the chain would never end. */
+
+static atomic_int endless_timer_fired, endless_remote_ran;
+static atomic_long endless_links;
+
+static void *endless_link(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&endless_links, 1);
+    if (!atomic_load(&endless_timer_fired) || !atomic_load(&endless_remote_ran))
+        eddy_detach(eddy_spawn(endless_link, NULL));
+    return NULL;
+}
+
+static void *endless_sleeper(void *arg)
+{
+    (void)arg;
+    int rc = eddy_sleep(5);
+    atomic_store(&endless_timer_fired, 1);
+    return T_PTR(rc == 0);
+}
+
+static void *endless_remote_task(void *arg)
+{
+    (void)arg;
+    atomic_store(&endless_remote_ran, 1);
+    return NULL;
+}
+
+static void *endless_remote_spawner(void *arg)
+{
+    eddy_task *t = eddy_handle_spawn(arg, endless_remote_task, NULL);
+    if (!t)
+        return T_PTR(0);
+    eddy_detach(t);
+    return T_PTR(1);
+}
+
+static void *root_endless(void *arg)
+{
+    (void)arg;
+    eddy_task *s = eddy_spawn(endless_sleeper, NULL);
+    eddy_detach(eddy_spawn(endless_link, NULL));
+    void *r = NULL;
+    int ok = eddy_join(s, &r) == 0 && T_INT(r);
+    /* The chain ends soon after both came through. */
+    while (!atomic_load(&endless_remote_ran))
+        eddy_yield();
+    return T_PTR(ok);
+}
+
+Test(chain, an_endless_chain_leaves_room_for_timers_and_remote, .timeout = T_TIMEOUT)
+{
+    eddy_local_runtime *rt = t_local_rt();
+    eddy_handle *h = eddy_local_runtime_handle(rt);
+    cr_assert_not_null(h);
+    pthread_t th = t_thread_start(endless_remote_spawner, h);
+    cr_assert(T_INT(t_block_on(rt, root_endless, NULL)));
+    cr_assert(T_INT(t_thread_join(th)));
+    eddy_handle_release(h);
+    t_free_rt(rt);
+    cr_assert_gt(atomic_load(&endless_links), 1);
+}
