@@ -24,8 +24,10 @@ void eddy__steal_queue_init(eddy_steal_queue *q)
 {
     atomic_init(&q->head, 0);
     atomic_init(&q->tail, 0);
-    for (unsigned i = 0; i < STEAL_QUEUE_CAP; i++)
+    for (unsigned i = 0; i < STEAL_QUEUE_CAP; i++) {
         atomic_init(&q->buf[i], NULL);
+        q->hint[i] = NULL;
+    }
 }
 
 static eddy_task *slot_get(eddy_steal_queue *q, uint16_t pos)
@@ -33,9 +35,17 @@ static eddy_task *slot_get(eddy_steal_queue *q, uint16_t pos)
     return atomic_load_explicit(&q->buf[pos & MASK], memory_order_relaxed);
 }
 
-static void slot_set(eddy_steal_queue *q, uint16_t pos, eddy_task *t)
+/* Only the ring's owner calls it (a stealer fills its own ring). */
+static void slot_set(eddy_steal_queue *q, uint16_t pos, eddy_task *t, const void *hint)
 {
+    q->hint[pos & MASK] = hint;
     atomic_store_explicit(&q->buf[pos & MASK], t, memory_order_relaxed);
+}
+
+/* Where task t, which nobody else runs or may steal yet, will resume. */
+static const void *resume_hint(const eddy_task *t)
+{
+    return t->started ? eddy__ctx_sp(&t->fiber.ctx) : NULL;
 }
 
 /* Claims the older half of a full ring for the overflow batch. False if a
@@ -63,7 +73,7 @@ bool eddy__steal_queue_push(eddy_steal_queue *q, eddy_task *t, eddy_task_queue *
         uint16_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
         uint16_t steal = steal_of(head);
         if ((uint16_t)(tail - steal) < STEAL_QUEUE_CAP) {
-            slot_set(q, tail, t);
+            slot_set(q, tail, t, resume_hint(t));
             atomic_store_explicit(&q->tail, (uint16_t)(tail + 1), memory_order_release);
             return false;
         }
@@ -89,8 +99,12 @@ eddy_task *eddy__steal_queue_pop(eddy_steal_queue *q)
         uint16_t next_real = (uint16_t)(real + 1);
         uint32_t next = steal == real ? pack(next_real, next_real) : pack(steal, next_real);
         if (atomic_compare_exchange_weak_explicit(&q->head, &head, next, memory_order_acq_rel,
-                                                  memory_order_acquire))
+                                                  memory_order_acquire)) {
+            const void *after = next_real != tail ? q->hint[next_real & MASK] : NULL;
+            if (after)
+                __builtin_prefetch(after);
             return slot_get(q, real);
+        }
     }
 }
 
@@ -125,9 +139,15 @@ eddy_task *eddy__steal_queue_steal(eddy_steal_queue *src, eddy_steal_queue *dst)
             break;
     }
 
-    /* Copy them; the last one is run at once, the others queued in dst. */
-    for (uint16_t i = 0; i + 1 < n; i++)
-        slot_set(dst, (uint16_t)(dst_tail + i), slot_get(src, (uint16_t)(first + i)));
+    /* Copy them; the last one is run at once, the others queued in dst.
+     * Their hints come along: src's owner wrote them before it published
+     * the slots, and leaves them alone until the steal releases them.
+     * (Reading each task for its hint instead would be a cache miss per
+     * task, taken while src's owner cannot wrap its ring.) */
+    for (uint16_t i = 0; i + 1 < n; i++) {
+        uint16_t from = (uint16_t)(first + i);
+        slot_set(dst, (uint16_t)(dst_tail + i), slot_get(src, from), src->hint[from & MASK]);
+    }
     eddy_task *ret = slot_get(src, (uint16_t)(first + n - 1));
 
     /* Release the slots: steal catches up with real (which the owner may

@@ -23,6 +23,11 @@ typedef struct eddy_steal_queue {
     _Atomic uint32_t head;
     _Atomic uint16_t tail;
     _Atomic(eddy_task *) buf[STEAL_QUEUE_CAP];
+    /* Owner only: for each slot, where its task will resume (its saved
+     * stack pointer), read when the task was queued; a pop prefetches the
+     * next one's. A hint whose task was stolen meanwhile is stale, and
+     * harmless: a prefetch reads nothing and never faults. */
+    const void *hint[STEAL_QUEUE_CAP];
 } eddy_steal_queue;
 
 void eddy__steal_queue_init(eddy_steal_queue *q);
@@ -32,7 +37,9 @@ void eddy__steal_queue_init(eddy_steal_queue *q);
  * returns true. */
 bool eddy__steal_queue_push(eddy_steal_queue *q, eddy_task *t, eddy_task_queue *overflow);
 
-/* Owner: takes the oldest task, or NULL. */
+/* Owner: takes the oldest task, or NULL, and starts fetching the saved
+ * frame of the one after it (whose stack has most likely gone cold while
+ * it waited: the switch into it would stall on that line). */
 eddy_task *eddy__steal_queue_pop(eddy_steal_queue *q);
 
 /* Any thread: a guess at the number of queued tasks. */
