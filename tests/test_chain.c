@@ -280,3 +280,138 @@ Test(chain, an_endless_chain_leaves_room_for_timers_and_remote, .timeout = T_TIM
     t_free_rt(rt);
     cr_assert_gt(atomic_load(&endless_links), 1);
 }
+
+/* ---- the multi-thread runtime: a worker's LIFO slot is its chain ---- */
+
+static eddy_runtime *mt_rt(size_t stack_size)
+{
+    eddy_runtime_opts o = {
+        .flavor = EDDY_FLAVOR_MULTI_THREAD,
+        .worker_threads = 2,
+        .stack_size = stack_size,
+    };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt, "eddy_runtime_new: %s", strerror(errno));
+    return rt;
+}
+
+static void *mt_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg)
+{
+    void *r = NULL;
+    int rc = eddy_runtime_block_on(rt, fn, arg, &r);
+    cr_assert_eq(rc, 0, "block_on: %s", eddy_strerror(rc));
+    return r;
+}
+
+static atomic_int mt_links;
+static atomic_int mt_out_of_order;
+
+static void *mt_chain_step(void *arg)
+{
+    intptr_t k = (intptr_t)arg;
+    /* Link k is spawned by link k - 1 only: they run strictly in turn. */
+    if (atomic_fetch_add(&mt_links, 1) != k - 1)
+        atomic_fetch_add(&mt_out_of_order, 1);
+    if (k < CHAIN_LEN)
+        eddy_detach(eddy_spawn(mt_chain_step, T_PTR(k + 1)));
+    return NULL;
+}
+
+static void *root_mt_chain(void *arg)
+{
+    (void)arg;
+    eddy_detach(eddy_spawn(mt_chain_step, T_PTR(1)));
+    for (int i = 0; i < T_WAIT_SECONDS * 1000 && atomic_load(&mt_links) < CHAIN_LEN; i++)
+        eddy_sleep(1);
+    return NULL;
+}
+
+Test(chain, multi_thread_chain_runs_every_link_in_turn, .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = mt_rt(0);
+    mt_block_on(rt, root_mt_chain, NULL);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert_eq(atomic_load(&mt_links), CHAIN_LEN);
+    cr_assert_eq(atomic_load(&mt_out_of_order), 0);
+}
+
+static void *root_mt_many(void *arg)
+{
+    (void)arg;
+    /* Spawned and ended on a worker, each spawn lands in its LIFO slot. */
+    eddy_task *h[MANY];
+    for (int i = 0; i < MANY; i++)
+        h[i] = eddy_spawn(returns_square, T_PTR(i));
+    int bad = 0;
+    for (int i = 0; i < MANY; i++) {
+        void *r = NULL;
+        if (!h[i] || eddy_join(h[i], &r) != 0 || T_INT(r) != i * i)
+            bad++;
+    }
+    return T_PTR(bad);
+}
+
+Test(chain, multi_thread_results_of_tasks_run_back_to_back, .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = mt_rt(0);
+    int bad = T_INT(mt_block_on(rt, root_mt_many, NULL));
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert_eq(bad, 0);
+}
+
+/* A spawns B and aborts it before returning: B waits in A's LIFO slot,
+ * not started and aborted, when A ends. */
+static eddy_task *mt_b;
+
+static void *spawns_and_aborts(void *arg)
+{
+    (void)arg;
+    mt_b = eddy_spawn(sets, &ran_b);
+    if (mt_b)
+        eddy_abort(mt_b);
+    return NULL;
+}
+
+static void *root_mt_abort(void *arg)
+{
+    (void)arg;
+    eddy_task *a = eddy_spawn(spawns_and_aborts, NULL);
+    int ok = a && eddy_join(a, NULL) == 0 && mt_b;
+    ok = ok && eddy_join(mt_b, NULL) == -ECANCELED;
+    return T_PTR(ok);
+}
+
+Test(chain, multi_thread_task_aborted_before_start_is_not_run, .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = mt_rt(0);
+    int ok = T_INT(mt_block_on(rt, root_mt_abort, NULL));
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert(ok);
+    cr_assert_eq(atomic_load(&ran_b), 0, "the aborted task ran");
+}
+
+static void *spawns_big_then_returns(void *arg)
+{
+    (void)arg;
+    eddy_spawn_opts o = { .stack_size = 1u << 20 };
+    return eddy_spawn_with(&o, needs_half_mib, NULL);
+}
+
+static void *root_mt_shapes(void *arg)
+{
+    (void)arg;
+    void *big = NULL, *r = NULL;
+    eddy_task *a = eddy_spawn(spawns_big_then_returns, NULL);
+    int ok = a && eddy_join(a, &big) == 0 && big;
+    ok = ok && eddy_join(big, &r) == 0 && T_INT(r) == 1;
+    return T_PTR(ok);
+}
+
+Test(chain, multi_thread_bigger_stack_is_not_taken_from_the_task_before,
+     .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = mt_rt(64u << 10);
+    int ok = T_INT(mt_block_on(rt, root_mt_shapes, NULL));
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert(ok);
+}

@@ -376,6 +376,46 @@ static void mt_stack_config(eddy_sched *base, size_t *size, bool *guarded)
     *guarded = rt->cfg.guarded_stacks;
 }
 
+/* As the current-thread scheduler's ct_chain, with the LIFO slot for the
+ * run queue's head: a migratable task that returns on a worker starts the
+ * task it just spawned (or the one waiting in the slot) on its own stack,
+ * within the slot's poll budget and when no periodic work is due. Only
+ * this worker touches its slot, and the task in it has not started, so
+ * nobody else can be running it. Shutdown goes through the loop, which
+ * tells the workers when the last task is done. */
+static eddy_task *mt_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    eddy_mt_sched *rt = (eddy_mt_sched *)base;
+    mt_worker *w = th->worker;
+    if (!w || w->rt != rt || th->home != &th->sched_fiber)
+        return NULL;
+    eddy_task *next = w->lifo;
+    if (!next || next->started || w->lifo_polls >= LIFO_MAX_POLLS ||
+        w->remote_countdown <= 1 || w->event_countdown <= 1 ||
+        atomic_load_explicit(&rt->shutting_down, memory_order_relaxed))
+        return NULL;
+    size_t shape = next->stack_size ? next->stack_size : rt->cfg.stack_size;
+    if (shape != t->stack_size || rt->cfg.guarded_stacks == t->unguarded)
+        return NULL;
+    w->lifo = NULL;
+    w->lifo_polls++;
+    w->tick++;
+    w->remote_countdown--;
+    w->event_countdown--;
+    if (!next->owned)
+        own(rt, next);
+    if (eddy__task_transition_to_running(next) & TS_CANCELLED) {
+        /* Aborted before it started: it never runs (as in run_task). */
+        disown(rt, next);
+        eddy__task_complete(next, NULL, -ECANCELED);
+        return NULL;
+    }
+    eddy__task_pass_stack(t, next);
+    disown(rt, t);
+    eddy__task_complete(t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
+    return next;
+}
+
 static const eddy_sched_ops mt_ops = {
     .schedule = mt_schedule,
     .spawn = mt_spawn,
@@ -384,6 +424,7 @@ static const eddy_sched_ops mt_ops = {
     .now = mt_now,
     .local_sched = mt_local_sched,
     .stack_config = mt_stack_config,
+    .chain = mt_chain,
 };
 
 static const eddy_sched_ops pinned_ops = {
@@ -410,11 +451,14 @@ static inline void run_task(mt_worker *w, eddy_thread *th, eddy_task *t)
         own(rt, t);
     uint64_t prev = eddy__task_begin_run(t);
     int status = 0;
+    eddy_task *back;
     if (!t->started && (prev & TS_CANCELLED)) {
         status = -ECANCELED;
-    } else if (!eddy__task_run(th, t, rt->cfg.stack_size, rt->cfg.guarded_stacks)) {
+    } else if (!(back = eddy__task_run(th, t, rt->cfg.stack_size, rt->cfg.guarded_stacks))) {
         status = -ENOMEM;
-    } else if (t->exit == TASK_YIELDED) {
+    } else if ((t = back)->exit == TASK_YIELDED) {
+        /* t is the task that came back: the one run, or one that started
+         * in its place after it returned (mt_chain). */
         eddy__queue_push(&w->deferred, t);
         return;
     } else if (t->exit == TASK_PARKED) {
