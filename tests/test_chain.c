@@ -285,22 +285,7 @@ Test(chain, an_endless_chain_leaves_room_for_timers_and_remote, .timeout = T_TIM
 
 static eddy_runtime *mt_rt(size_t stack_size)
 {
-    eddy_runtime_opts o = {
-        .flavor = EDDY_FLAVOR_MULTI_THREAD,
-        .worker_threads = 2,
-        .stack_size = stack_size,
-    };
-    eddy_runtime *rt = eddy_runtime_new(&o);
-    cr_assert_not_null(rt, "eddy_runtime_new: %s", strerror(errno));
-    return rt;
-}
-
-static void *mt_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg)
-{
-    void *r = NULL;
-    int rc = eddy_runtime_block_on(rt, fn, arg, &r);
-    cr_assert_eq(rc, 0, "block_on: %s", eddy_strerror(rc));
-    return r;
+    return t_mt_rt(2, stack_size, EDDY_STACK_GUARDED);
 }
 
 static atomic_int mt_links;
@@ -329,32 +314,17 @@ static void *root_mt_chain(void *arg)
 Test(chain, multi_thread_chain_runs_every_link_in_turn, .timeout = T_TIMEOUT)
 {
     eddy_runtime *rt = mt_rt(0);
-    mt_block_on(rt, root_mt_chain, NULL);
+    t_rt_block_on(rt, root_mt_chain, NULL);
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert_eq(atomic_load(&mt_links), CHAIN_LEN);
     cr_assert_eq(atomic_load(&mt_out_of_order), 0);
 }
 
-static void *root_mt_many(void *arg)
-{
-    (void)arg;
-    /* Spawned and ended on a worker, each spawn lands in its LIFO slot. */
-    eddy_task *h[MANY];
-    for (int i = 0; i < MANY; i++)
-        h[i] = eddy_spawn(returns_square, T_PTR(i));
-    int bad = 0;
-    for (int i = 0; i < MANY; i++) {
-        void *r = NULL;
-        if (!h[i] || eddy_join(h[i], &r) != 0 || T_INT(r) != i * i)
-            bad++;
-    }
-    return T_PTR(bad);
-}
-
 Test(chain, multi_thread_results_of_tasks_run_back_to_back, .timeout = T_TIMEOUT)
 {
+    /* Spawned on a worker, each task lands in its LIFO slot. */
     eddy_runtime *rt = mt_rt(0);
-    int bad = T_INT(mt_block_on(rt, root_mt_many, NULL));
+    int bad = T_INT(t_rt_block_on(rt, root_many, NULL));
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert_eq(bad, 0);
 }
@@ -384,7 +354,7 @@ static void *root_mt_abort(void *arg)
 Test(chain, multi_thread_task_aborted_before_start_is_not_run, .timeout = T_TIMEOUT)
 {
     eddy_runtime *rt = mt_rt(0);
-    int ok = T_INT(mt_block_on(rt, root_mt_abort, NULL));
+    int ok = T_INT(t_rt_block_on(rt, root_mt_abort, NULL));
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert(ok);
     cr_assert_eq(atomic_load(&ran_b), 0, "the aborted task ran");
@@ -411,7 +381,7 @@ Test(chain, multi_thread_bigger_stack_is_not_taken_from_the_task_before,
      .timeout = T_TIMEOUT)
 {
     eddy_runtime *rt = mt_rt(64u << 10);
-    int ok = T_INT(mt_block_on(rt, root_mt_shapes, NULL));
+    int ok = T_INT(t_rt_block_on(rt, root_mt_shapes, NULL));
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert(ok);
 }

@@ -14,25 +14,9 @@ static long tid(void)
 
 static eddy_runtime *mt_rt(unsigned workers)
 {
-    eddy_runtime_opts o = {
-        .flavor = EDDY_FLAVOR_MULTI_THREAD,
-        .worker_threads = workers,
-        /* many parked tasks at once: small unguarded stacks keep the
-         * process under vm.max_map_count */
-        .stack_size = 32 * 1024,
-        .stack_guard = EDDY_STACK_UNGUARDED,
-    };
-    eddy_runtime *rt = eddy_runtime_new(&o);
-    cr_assert_not_null(rt, "eddy_runtime_new: %s", strerror(errno));
-    return rt;
-}
-
-static void *mt_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg)
-{
-    void *r = NULL;
-    int rc = eddy_runtime_block_on(rt, fn, arg, &r);
-    cr_assert_eq(rc, 0, "block_on: %s", eddy_strerror(rc));
-    return r;
+    /* many parked tasks at once: small unguarded stacks keep the process
+     * under vm.max_map_count */
+    return t_mt_rt(workers, 32 * 1024, EDDY_STACK_UNGUARDED);
 }
 
 /* ---- 100,000 tasks with suspensions ---- */
@@ -70,7 +54,7 @@ static void *hundred_thousand(void *arg)
 static void run_hundred_thousand(unsigned workers)
 {
     eddy_runtime *rt = mt_rt(workers);
-    cr_assert_eq(T_INT(mt_block_on(rt, hundred_thousand, NULL)), 100000);
+    cr_assert_eq(T_INT(t_rt_block_on(rt, hundred_thousand, NULL)), 100000);
     cr_assert_eq(atomic_load(&finished), 100000);
     cr_assert_eq(eddy_runtime_free(rt), 0);
 }
@@ -147,7 +131,7 @@ Test(multi_thread, migratable_tasks_move_and_pinned_tasks_never_do, .timeout = 1
     eddy_runtime *rt = mt_rt(2);
     /* Stealing is a matter of timing: give it several chances. */
     for (int round = 0; round < 20 && !atomic_load(&moved); round++)
-        mt_block_on(rt, spawn_mixed, NULL);
+        t_rt_block_on(rt, spawn_mixed, NULL);
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert(atomic_load(&moved), "no migratable task was ever stolen");
     cr_assert_gt(atomic_load(&pinned_resumes), 0);
@@ -252,7 +236,7 @@ Test(multi_thread, options_hooks_and_names, .timeout = 120)
     };
     eddy_runtime *rt = eddy_runtime_new(&o);
     cr_assert_not_null(rt);
-    char *name = mt_block_on(rt, thread_name, NULL);
+    char *name = t_rt_block_on(rt, thread_name, NULL);
     cr_assert_str_eq(name, "mt-test");
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert_eq(atomic_load(&starts), 3);
@@ -265,7 +249,7 @@ Test(multi_thread, default_flavor_and_bad_options, .timeout = 120)
 {
     eddy_runtime *rt = eddy_runtime_new(NULL); /* Tokio's Runtime::new(): multi-thread */
     cr_assert_not_null(rt);
-    cr_assert_eq(T_INT(mt_block_on(rt, t_identity, T_PTR(9))), 9);
+    cr_assert_eq(T_INT(t_rt_block_on(rt, t_identity, T_PTR(9))), 9);
     cr_assert_eq(eddy_runtime_free(rt), 0);
     eddy_runtime_opts paused = { .flavor = EDDY_FLAVOR_MULTI_THREAD, .start_paused = true };
     errno = 0;
@@ -281,7 +265,7 @@ static void *nested(void *arg)
 Test(multi_thread, nested_block_on_is_refused, .timeout = 120)
 {
     eddy_runtime *rt = mt_rt(2);
-    cr_assert_eq(T_INT(mt_block_on(rt, nested, rt)), -EBUSY);
+    cr_assert_eq(T_INT(t_rt_block_on(rt, nested, rt)), -EBUSY);
     cr_assert_eq(eddy_runtime_free(rt), 0);
 }
 
@@ -370,7 +354,7 @@ Test(multi_thread, shutdown_with_tasks_parked_in_io_timers_joins_and_channels, .
     eddy_channel_opts copts = { .elem_size = sizeof(long) };
     cr_assert_eq(eddy_mpsc_channel(&copts, 4, &chan_tx, &chan_rx), 0);
     eddy_runtime *rt = mt_rt(2);
-    mt_block_on(rt, park_everything, NULL);
+    t_rt_block_on(rt, park_everything, NULL);
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert_eq(atomic_load(&cancelled_count), 41, "parked in I/O, sleep, join, mpsc, oneshot");
     eddy_mpsc_tx_release(chan_tx);
@@ -400,11 +384,11 @@ static void *spawn_slow_blocking(void *arg)
 Test(multi_thread, shutdown_timeout_and_background, .timeout = 120)
 {
     eddy_runtime *rt = mt_rt(2);
-    mt_block_on(rt, spawn_slow_blocking, T_PTR(300));
+    t_rt_block_on(rt, spawn_slow_blocking, T_PTR(300));
     t_sleep_ms(20); /* let the blocking task start */
     cr_assert_eq(eddy_runtime_shutdown_timeout(rt, 1), -ETIMEDOUT);
     rt = mt_rt(2);
-    mt_block_on(rt, spawn_slow_blocking, T_PTR(50));
+    t_rt_block_on(rt, spawn_slow_blocking, T_PTR(50));
     cr_assert_eq(eddy_runtime_shutdown_background(rt), 0);
     t_sleep_ms(400); /* the abandoned pool threads finish on their own */
 }
@@ -476,7 +460,7 @@ static void *race_rounds(void *arg)
 Test(multi_thread, timer_firing_races_another_wake, .timeout = T_TIMEOUT)
 {
     eddy_runtime *rt = mt_rt(2);
-    cr_assert(T_INT(mt_block_on(rt, race_rounds, NULL)));
+    cr_assert(T_INT(t_rt_block_on(rt, race_rounds, NULL)));
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert_eq(atomic_load(&race_woken) + atomic_load(&race_timed_out), 3 * RACE_ROUNDS);
     cr_assert_gt(atomic_load(&race_timed_out), 0);

@@ -203,24 +203,36 @@ static void *root_chained_overflow(void *arg)
     return NULL;
 }
 
-static void child_chained_overflow(void)
+/* In a forked child: block_on(child_root) on a runtime of 64 KiB stacks,
+ * which must end in the overflow report and abort(); the report must name
+ * `name` when it is given. */
+static eddy_task_fn child_root;
+
+static void child_block_on_small_stacks(void)
 {
     eddy_runtime_opts o = { .stack_size = 64u << 10 };
     eddy_local_runtime *rt = eddy_local_runtime_new(&o);
     if (!rt)
         _exit(101);
-    eddy_local_runtime_block_on(rt, root_chained_overflow, NULL, NULL);
-    _exit(102);
+    eddy_local_runtime_block_on(rt, child_root, NULL, NULL);
+    _exit(102); /* should never get here */
+}
+
+static void expect_overflow_report(eddy_task_fn root, const char *name)
+{
+    char out[8192];
+    child_root = root;
+    int status = run_in_child(child_block_on_small_stacks, out, sizeof out);
+    cr_assert(WIFSIGNALED(status), "stderr: %s", out);
+    cr_assert_eq(WTERMSIG(status), SIGABRT, "signal %d; stderr: %s", WTERMSIG(status), out);
+    cr_assert_not_null(strcasestr(out, "stack overflow"), "stderr: %s", out);
+    if (name)
+        cr_assert_not_null(strstr(out, name), "task name missing; stderr: %s", out);
 }
 
 Test(stack, overflow_in_chained_task_names_it, .timeout = T_TIMEOUT)
 {
-    char out[8192];
-    int status = run_in_child(child_chained_overflow, out, sizeof out);
-    cr_assert(WIFSIGNALED(status), "stderr: %s", out);
-    cr_assert_eq(WTERMSIG(status), SIGABRT, "signal %d; stderr: %s", WTERMSIG(status), out);
-    cr_assert_not_null(strcasestr(out, "stack overflow"), "stderr: %s", out);
-    cr_assert_not_null(strstr(out, OVERFLOW_NAME), "task name missing; stderr: %s", out);
+    expect_overflow_report(root_chained_overflow, OVERFLOW_NAME);
 }
 
 /* Overflow in the root task of block_on (a task too). */
@@ -230,23 +242,9 @@ static void *root_overflows_itself(void *arg)
     return T_PTR(recurse(0));
 }
 
-static void child_root_overflow(void)
-{
-    eddy_runtime_opts o = { .stack_size = 64u << 10 };
-    eddy_local_runtime *rt = eddy_local_runtime_new(&o);
-    if (!rt)
-        _exit(101);
-    eddy_local_runtime_block_on(rt, root_overflows_itself, NULL, NULL);
-    _exit(102);
-}
-
 Test(stack, overflow_in_root_task_aborts, .timeout = T_TIMEOUT)
 {
-    char out[8192];
-    int status = run_in_child(child_root_overflow, out, sizeof out);
-    cr_assert(WIFSIGNALED(status), "stderr: %s", out);
-    cr_assert_eq(WTERMSIG(status), SIGABRT, "signal %d; stderr: %s", WTERMSIG(status), out);
-    cr_assert_not_null(strcasestr(out, "stack overflow"), "stderr: %s", out);
+    expect_overflow_report(root_overflows_itself, NULL);
 }
 
 /* ---- stacks that cannot be mapped: ENOMEM, no crash ---- */

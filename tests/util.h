@@ -155,6 +155,32 @@ static inline eddy_runtime *t_ct_rt(void)
     return rt;
 }
 
+/* A multi-thread eddy_runtime: `workers` workers, stacks of stack_size
+ * bytes (0: the default) with guard mode `guard`. */
+static inline eddy_runtime *t_mt_rt(unsigned workers, size_t stack_size,
+                                    eddy_stack_guard guard)
+{
+    eddy_runtime_opts o = {
+        .flavor = EDDY_FLAVOR_MULTI_THREAD,
+        .worker_threads = workers,
+        .stack_size = stack_size,
+        .stack_guard = guard,
+    };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt, "eddy_runtime_new(multi_thread): %s", strerror(errno));
+    return rt;
+}
+
+/* block_on on an eddy_runtime, asserting success; returns the root task's
+ * result. */
+static inline void *t_rt_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg)
+{
+    void *r = NULL;
+    int rc = eddy_runtime_block_on(rt, fn, arg, &r);
+    cr_assert_eq(rc, 0, "eddy_runtime_block_on: %d (%s)", rc, eddy_strerror(rc));
+    return r;
+}
+
 static inline pthread_t t_thread_start(void *(*fn)(void *), void *arg)
 {
     pthread_t th;
