@@ -29,8 +29,9 @@ static void *root_chain(void *arg)
 {
     (void)arg;
     eddy_detach(eddy_spawn(chain_step, T_PTR(1)));
-    /* Parked until the chain is through: every chain_step runs meanwhile. */
-    for (int i = 0; i < 10 && chain_len_seen < CHAIN_LEN; i++)
+    /* Parked while the links run (the bound only turns a broken chain
+     * into a failure rather than a hang). */
+    for (int i = 0; i < T_WAIT_SECONDS * 1000 && chain_len_seen < CHAIN_LEN; i++)
         eddy_sleep(1);
     return T_PTR(chain_len_seen);
 }

@@ -160,26 +160,42 @@ static int run_in_child(void (*fn)(void), char *buf, size_t cap)
     return status;
 }
 
-static void child_overflow(void)
+/* In a forked child: block_on(root) on a LocalRuntime made with opts
+ * (NULL: the defaults), which must end in the overflow report and abort();
+ * the report must name `name` when it is given. */
+static const eddy_runtime_opts *child_opts;
+static eddy_task_fn child_root;
+
+static void child_block_on(void)
 {
-    eddy_local_runtime *rt = eddy_local_runtime_new(NULL);
+    eddy_local_runtime *rt = eddy_local_runtime_new(child_opts);
     if (!rt)
         _exit(101);
-    eddy_local_runtime_block_on(rt, root_overflow, NULL, NULL);
+    eddy_local_runtime_block_on(rt, child_root, NULL, NULL);
     _exit(102); /* should never get here */
 }
 
-Test(stack, overflow_reports_task_name_and_aborts, .timeout = T_TIMEOUT)
+static void expect_overflow_report(const eddy_runtime_opts *opts, eddy_task_fn root,
+                                   const char *name)
 {
     char out[8192];
-    int status = run_in_child(child_overflow, out, sizeof out);
-    cr_assert(WIFSIGNALED(status),
-              "child was not killed by a signal (exit %d); stderr: %s",
+    child_opts = opts;
+    child_root = root;
+    int status = run_in_child(child_block_on, out, sizeof out);
+    cr_assert(WIFSIGNALED(status), "child was not killed by a signal (exit %d); stderr: %s",
               WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
     cr_assert_eq(WTERMSIG(status), SIGABRT, "child died by signal %d; stderr: %s",
                  WTERMSIG(status), out);
     cr_assert_not_null(strcasestr(out, "stack overflow"), "stderr: %s", out);
-    cr_assert_not_null(strstr(out, OVERFLOW_NAME), "task name missing; stderr: %s", out);
+    if (name)
+        cr_assert_not_null(strstr(out, name), "task name missing; stderr: %s", out);
+}
+
+static const eddy_runtime_opts small_stacks = { .stack_size = 64u << 10 };
+
+Test(stack, overflow_reports_task_name_and_aborts, .timeout = T_TIMEOUT)
+{
+    expect_overflow_report(NULL, root_overflow, OVERFLOW_NAME);
 }
 
 /* Overflow in a task that started on the stack of one that had just
@@ -203,36 +219,9 @@ static void *root_chained_overflow(void *arg)
     return NULL;
 }
 
-/* In a forked child: block_on(child_root) on a runtime of 64 KiB stacks,
- * which must end in the overflow report and abort(); the report must name
- * `name` when it is given. */
-static eddy_task_fn child_root;
-
-static void child_block_on_small_stacks(void)
-{
-    eddy_runtime_opts o = { .stack_size = 64u << 10 };
-    eddy_local_runtime *rt = eddy_local_runtime_new(&o);
-    if (!rt)
-        _exit(101);
-    eddy_local_runtime_block_on(rt, child_root, NULL, NULL);
-    _exit(102); /* should never get here */
-}
-
-static void expect_overflow_report(eddy_task_fn root, const char *name)
-{
-    char out[8192];
-    child_root = root;
-    int status = run_in_child(child_block_on_small_stacks, out, sizeof out);
-    cr_assert(WIFSIGNALED(status), "stderr: %s", out);
-    cr_assert_eq(WTERMSIG(status), SIGABRT, "signal %d; stderr: %s", WTERMSIG(status), out);
-    cr_assert_not_null(strcasestr(out, "stack overflow"), "stderr: %s", out);
-    if (name)
-        cr_assert_not_null(strstr(out, name), "task name missing; stderr: %s", out);
-}
-
 Test(stack, overflow_in_chained_task_names_it, .timeout = T_TIMEOUT)
 {
-    expect_overflow_report(root_chained_overflow, OVERFLOW_NAME);
+    expect_overflow_report(&small_stacks, root_chained_overflow, OVERFLOW_NAME);
 }
 
 /* Overflow in the root task of block_on (a task too). */
@@ -244,7 +233,7 @@ static void *root_overflows_itself(void *arg)
 
 Test(stack, overflow_in_root_task_aborts, .timeout = T_TIMEOUT)
 {
-    expect_overflow_report(root_overflows_itself, NULL);
+    expect_overflow_report(&small_stacks, root_overflows_itself, NULL);
 }
 
 /* ---- stacks that cannot be mapped: ENOMEM, no crash ---- */
@@ -468,23 +457,9 @@ static void *root_unguarded_overflow(void *arg)
     return NULL;
 }
 
-static void child_unguarded_overflow(void)
-{
-    eddy_runtime_opts o = { .stack_guard = EDDY_STACK_UNGUARDED, .stack_size = 64u << 10 };
-    eddy_local_runtime *rt = eddy_local_runtime_new(&o);
-    if (!rt)
-        _exit(101);
-    eddy_local_runtime_block_on(rt, root_unguarded_overflow, NULL, NULL);
-    _exit(102); /* should never get here */
-}
-
 Test(stack, unguarded_overflow_is_reported_at_switch_out, .timeout = T_TIMEOUT)
 {
-    char out[8192];
-    int status = run_in_child(child_unguarded_overflow, out, sizeof out);
-    cr_assert(WIFSIGNALED(status), "child was not killed by a signal (exit %d); stderr: %s",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
-    cr_assert_eq(WTERMSIG(status), SIGABRT, "signal %d; stderr: %s", WTERMSIG(status), out);
-    cr_assert_not_null(strcasestr(out, "stack overflow"), "stderr: %s", out);
-    cr_assert_not_null(strstr(out, UNGUARDED_NAME), "task name missing; stderr: %s", out);
+    static const eddy_runtime_opts o = { .stack_guard = EDDY_STACK_UNGUARDED,
+                                         .stack_size = 64u << 10 };
+    expect_overflow_report(&o, root_unguarded_overflow, UNGUARDED_NAME);
 }

@@ -232,8 +232,7 @@ static eddy_task *ct_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
     if (!next || next->started || t == s->until || s->remote_countdown <= 1 ||
         s->event_countdown <= 1 || th->home != &th->sched_fiber || th->driving != base)
         return NULL;
-    size_t shape = next->stack_size ? next->stack_size : s->cfg.stack_size;
-    if (shape != t->stack_size || s->cfg.guarded_stacks == t->unguarded)
+    if (!eddy__task_fits_stack_of(next, t, s->cfg.stack_size))
         return NULL;
     s->remote_countdown--;
     s->event_countdown--;
@@ -284,21 +283,21 @@ static void park_yield(eddy_ct_sched *s)
     eddy__queue_append(&s->run, &s->deferred);
 }
 
-static bool done(eddy_ct_sched *s, eddy_task *until)
+static bool done(eddy_ct_sched *s)
 {
-    if (until)
-        return (eddy__task_state(until) & TS_COMPLETE) != 0;
+    if (s->until)
+        return (eddy__task_state(s->until) & TS_COMPLETE) != 0;
     return s->owned_count == 0 && !has_ready(s) && eddy__queue_empty(&s->deferred);
 }
 
-static void run(eddy_ct_sched *s, eddy_thread *th, eddy_task *until)
+static void run(eddy_ct_sched *s, eddy_thread *th)
 {
     for (;;) {
         if (--s->event_countdown == 0) {
             s->event_countdown = s->cfg.event_interval;
             park_yield(s);
         }
-        if (done(s, until))
+        if (done(s))
             return;
         eddy_task *t = next_task(s);
         if (t) {
@@ -319,7 +318,7 @@ void eddy__ct_drive(eddy_ct_sched *s, eddy_task *until)
     th->home = &th->sched_fiber;
     th->driving = &s->base;
     s->until = until;
-    run(s, th, until);
+    run(s, th);
     s->until = NULL;
     th->driving = NULL;
     th->home = NULL;

@@ -381,8 +381,9 @@ static void mt_stack_config(eddy_sched *base, size_t *size, bool *guarded)
  * task it just spawned (or the one waiting in the slot) on its own stack,
  * within the slot's poll budget and when no periodic work is due. Only
  * this worker touches its slot, and the task in it has not started, so
- * nobody else can be running it. Shutdown goes through the loop, which
- * tells the workers when the last task is done. */
+ * nobody else can be running it; mt_spawn owned it before putting it
+ * there (a woken task is one that has started). Shutdown goes through the
+ * loop, which tells the workers when the last task is done. */
 static eddy_task *mt_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
 {
     eddy_mt_sched *rt = (eddy_mt_sched *)base;
@@ -394,16 +395,13 @@ static eddy_task *mt_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
         w->remote_countdown <= 1 || w->event_countdown <= 1 ||
         atomic_load_explicit(&rt->shutting_down, memory_order_relaxed))
         return NULL;
-    size_t shape = next->stack_size ? next->stack_size : rt->cfg.stack_size;
-    if (shape != t->stack_size || rt->cfg.guarded_stacks == t->unguarded)
+    if (!eddy__task_fits_stack_of(next, t, rt->cfg.stack_size))
         return NULL;
     w->lifo = NULL;
     w->lifo_polls++;
     w->tick++;
     w->remote_countdown--;
     w->event_countdown--;
-    if (!next->owned)
-        own(rt, next);
     if (eddy__task_transition_to_running(next) & TS_CANCELLED) {
         /* Aborted before it started: it never runs (as in run_task). */
         disown(rt, next);

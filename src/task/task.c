@@ -230,11 +230,12 @@ bool eddy__task_unset_join_waker(eddy_task *t)
 static void task_entry(void *arg)
 {
     eddy_task *t = arg;
+    eddy_thread *th;
     eddy__fiber_started();
     for (;;) {
         t->result = t->fn(t->arg);
         t->exit = TASK_DONE;
-        eddy_thread *th = eddy__thread(); /* t may have moved thread */
+        th = eddy__thread(); /* t may have moved thread */
         eddy_sched *s = t->sched;
         eddy_task *next = s && s->ops->chain ? s->ops->chain(s, th, t) : NULL;
         if (!next)
@@ -242,7 +243,7 @@ static void task_entry(void *arg)
         th->task = next;
         t = next;
     }
-    eddy__fiber_exit(&t->fiber, eddy__thread()->home);
+    eddy__fiber_exit(&t->fiber, th->home);
 }
 
 void eddy__task_pass_stack(eddy_task *from, eddy_task *to)
@@ -257,7 +258,7 @@ void eddy__task_pass_stack(eddy_task *from, eddy_task *to)
 
 bool eddy__task_start(eddy_thread *th, eddy_task *t, size_t default_stack, bool guarded)
 {
-    size_t size = t->stack_size ? t->stack_size : default_stack;
+    size_t size = eddy__task_stack_shape(t, default_stack);
     eddy_stack *s = th->spare;
     if (s && th->spare_shape == size && th->spare_guarded == guarded)
         th->spare = NULL;

@@ -50,12 +50,13 @@ typedef struct eddy_sched_ops {
      * everything to the loop. Only for a scheduler whose tasks no other
      * thread can pick up while t is still switching out. */
     eddy_task *(*handoff)(eddy_sched *s, struct eddy_thread *th, eddy_task *t);
-    /* Optional, with the same restriction. Called on the stack of task t
-     * (RUNNING on th) whose function has returned: may complete t as its
-     * scheduler loop would and return the next ready task, one that has
-     * not started and wants a stack of t's shape, already RUNNING and
-     * holding t's stack and fiber, to be started right there (no switch,
-     * no stack released and fetched). NULL: t goes back to the loop. */
+    /* Optional. Called on the stack of task t (RUNNING on th) whose
+     * function has returned: may complete t as its scheduler loop would
+     * and return the next ready task, one that has not started and wants
+     * a stack of t's shape (eddy__task_fits_stack_of), already RUNNING and
+     * holding t's stack and fiber (eddy__task_pass_stack), to be started
+     * right there: no switch, no stack released and fetched. NULL: t goes
+     * back to the loop. The task must come from a queue only th pops. */
     eddy_task *(*chain)(eddy_sched *s, struct eddy_thread *th, eddy_task *t);
 } eddy_sched_ops;
 
@@ -200,6 +201,23 @@ bool eddy__task_start(struct eddy_thread *th, eddy_task *t, size_t default_stack
  * spare (the next task to start there takes it, with no cache call), or
  * releases it into the thread's cache. */
 void eddy__task_release_stack(struct eddy_thread *th, eddy_task *t);
+
+/* The stack size task t runs on: its own request, or the scheduler's
+ * default; once t has started, the size of the stack it has. */
+static inline size_t eddy__task_stack_shape(const eddy_task *t, size_t default_size)
+{
+    return t->stack_size ? t->stack_size : default_size;
+}
+
+/* For eddy_sched_ops.chain: whether task `to`, not started, wants a stack
+ * the size of the one task `from` of the same scheduler runs on (whose
+ * default size is default_size). The guard mode needs no check: every
+ * stack a scheduler's tasks run on has the scheduler's. */
+static inline bool eddy__task_fits_stack_of(const eddy_task *to, const eddy_task *from,
+                                            size_t default_size)
+{
+    return eddy__task_stack_shape(to, default_size) == from->stack_size;
+}
 
 /* Scheduler side, for eddy_sched_ops.chain: moves the stack and fiber of
  * task `from`, whose function returned on it, to `to`, which has not
