@@ -230,6 +230,50 @@ Test(sync_affinity, local_flavor_refuses_other_threads, .timeout = T_TIMEOUT)
     t_run_local(owner_uses_all, NULL);
 }
 
+/* The same with values waiting, where the owner's receives take a
+ * shorter path: a foreign receive still refuses and takes nothing. */
+static void *foreign_receives(void *arg)
+{
+    (void)arg;
+    void *v = NULL;
+    RC(eddy_oneshot_recv(P.os_rx, &v));
+    RC(eddy_oneshot_try_recv(P.os_rx, &v));
+    RC(eddy_oneshot_rx_release(P.os_rx));
+    RC(eddy_mpsc_recv(P.mp_rx, &v));
+    RC(eddy_mpsc_try_recv(P.mp_rx, &v));
+    RC(eddy_mpsc_send(P.mp_tx, &v));
+    return NULL;
+}
+
+Test(sync_affinity, local_flavor_refuses_other_threads_with_values_waiting,
+     .timeout = T_TIMEOUT)
+{
+    make_all();
+    void *v = &v, *out = NULL;
+    cr_assert_eq(eddy_oneshot_send(P.os_tx, &v), 0);
+    cr_assert_eq(eddy_mpsc_send(P.mp_tx, &v), 0); /* room for one more */
+    pthread_t th = t_thread_start(foreign_receives, NULL);
+    t_thread_join(th);
+    cr_assert_eq(accepted, 0, "%d of %d foreign calls were accepted:%s", accepted, calls, what);
+    cr_assert_eq(eddy_oneshot_try_recv(P.os_rx, &out), 0, "a foreign receive took the value");
+    cr_assert_eq(out, &v);
+    cr_assert_eq(eddy_oneshot_rx_release(P.os_rx), 0);
+    cr_assert_eq(eddy_mpsc_rx_len(P.mp_rx), 1);
+    cr_assert_eq(eddy_mpsc_try_recv(P.mp_rx, &out), 0);
+    cr_assert_eq(eddy_mpsc_tx_release(P.mp_tx), 0);
+    cr_assert_eq(eddy_mpsc_rx_release(P.mp_rx), 0);
+    /* Nothing else of make_all's is needed here. */
+    cr_assert_eq(eddy_watch_tx_release(P.w_tx), 0);
+    cr_assert_eq(eddy_watch_rx_release(P.w_rx), 0);
+    cr_assert_eq(eddy_broadcast_tx_release(P.b_tx), 0);
+    cr_assert_eq(eddy_broadcast_rx_release(P.b_rx), 0);
+    cr_assert_eq(eddy_notify_free(P.n), 0);
+    cr_assert_eq(eddy_semaphore_free(P.s), 0);
+    cr_assert_eq(eddy_mutex_free(P.m), 0);
+    cr_assert_eq(eddy_rwlock_free(P.rw), 0);
+    cr_assert_eq(eddy_barrier_free(P.bar), 0);
+}
+
 /* The same from a task of another thread's LocalRuntime. */
 static void *foreign_rt(void *arg)
 {

@@ -162,6 +162,50 @@ static void abort_(eddy_sync_flavor f)
 }
 BOTH_FLAVORS(oneshot, abort_and_deadline, abort_)
 
+/* In an aborted task, a receive fails with -ECANCELED even with the value
+ * there, and leaves it; a send never suspends, so it still goes through. */
+static void *aborted_calls(void *arg)
+{
+    eddy_oneshot_tx *reply = arg;
+    while (!eddy_current_task_cancelled())
+        eddy_yield();
+    cr_expect_eq(eddy_oneshot_recv(rx, &got), -ECANCELED, "received in an aborted task");
+    void *v = &got;
+    return T_PTR(eddy_oneshot_send(reply, &v));
+}
+
+static void *root_aborted_calls(void *arg)
+{
+    (void)arg;
+    make();
+    eddy_oneshot_tx *reply_tx;
+    eddy_oneshot_rx *reply_rx;
+    eddy_channel_opts o = { .flavor = flavor };
+    cr_expect_eq(eddy_oneshot_channel(&o, &reply_tx, &reply_rx), 0);
+    void *v = &v;
+    cr_expect_eq(eddy_oneshot_send(tx, &v), 0);
+    got = NULL;
+    eddy_task *a = spawn(aborted_calls, reply_tx);
+    eddy_yield();
+    eddy_abort(a);
+    cr_expect_eq(join_int(a, -ECANCELED), 0);
+    cr_expect_null(got);
+    cr_expect_eq(eddy_oneshot_try_recv(rx, &got), 0, "the value went with the aborted task");
+    cr_expect_eq(got, &v);
+    cr_expect_eq(eddy_oneshot_try_recv(reply_rx, &got), 0);
+    cr_expect_eq(got, &got);
+    cr_expect_eq(eddy_oneshot_rx_release(rx), 0);
+    cr_expect_eq(eddy_oneshot_rx_release(reply_rx), 0);
+    return NULL;
+}
+
+static void aborted_task_calls(eddy_sync_flavor f)
+{
+    flavor = f;
+    t_run_local(root_aborted_calls, NULL);
+}
+BOTH_FLAVORS(oneshot, calls_in_an_aborted_task, aborted_task_calls)
+
 /* ---- values of other sizes ---- */
 
 struct big {

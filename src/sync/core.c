@@ -2,43 +2,6 @@
 #include "sync/core.h"
 #include "util/lock.h"
 
-int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor)
-{
-    switch (flavor) {
-    case EDDY_SYNC_SHARED:
-        c->shared = true;
-        c->owner = 0;
-        eddy__lock_init(&c->lock);
-        return 0;
-    case EDDY_SYNC_LOCAL:
-        c->shared = false;
-        c->owner = eddy__thread()->id;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-void eddy__sync_core_destroy(sync_core *c)
-{
-    if (c->shared)
-        pthread_mutex_destroy(&c->lock);
-}
-
-int eddy__sync_channel_opts(const eddy_channel_opts *opts, eddy_sync_flavor *flavor,
-                            size_t *elem_size)
-{
-    eddy_channel_opts o = { 0 };
-    if (opts)
-        o = *opts;
-    if (o.flavor != EDDY_SYNC_SHARED && o.flavor != EDDY_SYNC_LOCAL)
-        return -EINVAL;
-    if (o.elem_size > EDDY_CHANNEL_MAX_ELEM)
-        return -EINVAL;
-    *flavor = o.flavor;
-    *elem_size = o.elem_size ? o.elem_size : sizeof(void *);
-    return 0;
-}
-
 void eddy__sync_complete_listed(sync_core *c, sync_waitlist *l, int state, sync_wakes *b)
 {
     uint64_t end = l->next_seq;

@@ -31,6 +31,7 @@
 #include "task/task.h"
 #include "task/thread.h"
 #include "task/waker.h"
+#include "util/lock.h"
 
 /* ---- flavor: lock or owner thread ---- */
 
@@ -41,9 +42,29 @@ typedef struct sync_core {
 } sync_core;
 
 /* Sets up the core for the flavor; the LOCAL owner is the calling thread.
- * Returns 0 or -EINVAL for an unknown flavor. */
-int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor);
-void eddy__sync_core_destroy(sync_core *c);
+ * Returns 0 or -EINVAL for an unknown flavor. Inline, as the two below:
+ * programs make a oneshot channel per request. */
+static inline int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor)
+{
+    switch (flavor) {
+    case EDDY_SYNC_SHARED:
+        c->shared = true;
+        c->owner = 0;
+        eddy__lock_init(&c->lock);
+        return 0;
+    case EDDY_SYNC_LOCAL:
+        c->shared = false;
+        c->owner = eddy__thread()->id;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static inline void eddy__sync_core_destroy(sync_core *c)
+{
+    if (c->shared)
+        pthread_mutex_destroy(&c->lock);
+}
 
 /* False when a LOCAL primitive is used off its owner thread. */
 static inline bool sync_here(const sync_core *c)
@@ -90,8 +111,20 @@ static inline void sync_copy_value(void *dst, const void *src, size_t n)
 }
 
 /* Validates an eddy_channel_opts; fills *flavor and *elem_size. */
-int eddy__sync_channel_opts(const eddy_channel_opts *opts, eddy_sync_flavor *flavor,
-                            size_t *elem_size);
+static inline int eddy__sync_channel_opts(const eddy_channel_opts *opts,
+                                          eddy_sync_flavor *flavor, size_t *elem_size)
+{
+    eddy_channel_opts o = { 0 };
+    if (opts)
+        o = *opts;
+    if (o.flavor != EDDY_SYNC_SHARED && o.flavor != EDDY_SYNC_LOCAL)
+        return -EINVAL;
+    if (o.elem_size > EDDY_CHANNEL_MAX_ELEM)
+        return -EINVAL;
+    *flavor = o.flavor;
+    *elem_size = o.elem_size ? o.elem_size : sizeof(void *);
+    return 0;
+}
 
 /* ---- waiters ---- */
 
