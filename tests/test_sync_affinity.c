@@ -248,7 +248,8 @@ static void *foreign_receives(void *arg)
 Test(sync_affinity, local_flavor_refuses_other_threads_with_values_waiting,
      .timeout = T_TIMEOUT)
 {
-    make_all();
+    cr_assert_eq(eddy_oneshot_channel(&local_opts, &P.os_tx, &P.os_rx), 0);
+    cr_assert_eq(eddy_mpsc_channel(&local_opts, 2, &P.mp_tx, &P.mp_rx), 0);
     void *v = &v, *out = NULL;
     cr_assert_eq(eddy_oneshot_send(P.os_tx, &v), 0);
     cr_assert_eq(eddy_mpsc_send(P.mp_tx, &v), 0); /* room for one more */
@@ -262,16 +263,6 @@ Test(sync_affinity, local_flavor_refuses_other_threads_with_values_waiting,
     cr_assert_eq(eddy_mpsc_try_recv(P.mp_rx, &out), 0);
     cr_assert_eq(eddy_mpsc_tx_release(P.mp_tx), 0);
     cr_assert_eq(eddy_mpsc_rx_release(P.mp_rx), 0);
-    /* Nothing else of make_all's is needed here. */
-    cr_assert_eq(eddy_watch_tx_release(P.w_tx), 0);
-    cr_assert_eq(eddy_watch_rx_release(P.w_rx), 0);
-    cr_assert_eq(eddy_broadcast_tx_release(P.b_tx), 0);
-    cr_assert_eq(eddy_broadcast_rx_release(P.b_rx), 0);
-    cr_assert_eq(eddy_notify_free(P.n), 0);
-    cr_assert_eq(eddy_semaphore_free(P.s), 0);
-    cr_assert_eq(eddy_mutex_free(P.m), 0);
-    cr_assert_eq(eddy_rwlock_free(P.rw), 0);
-    cr_assert_eq(eddy_barrier_free(P.bar), 0);
 }
 
 /* The same from a task of another thread's LocalRuntime. */
