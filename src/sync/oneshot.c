@@ -201,7 +201,8 @@ int eddy_oneshot_recv_until(eddy_oneshot_rx *rx, void *out, eddy_instant deadlin
 /* A receive that finds the value there (in a task not aborted). */
 static inline bool recv_local_fast(oneshot *ch, void *out)
 {
-    if (!ch->has_value || !owner_here(ch))
+    /* The flavor first: a SHARED channel's flags are read under its lock. */
+    if (!owner_here(ch) || !ch->has_value)
         return false;
     eddy_task *t = eddy__thread()->task;
     if (t && eddy__task_is_cancelled(t))
