@@ -159,7 +159,10 @@ static void pop(mpsc *ch, unsigned char *out, size_t k)
 
 enum { TRY, WAIT };
 
-__attribute__((noinline)) static int send_impl(eddy_mpsc_tx *tx, const void *msg, int mode, eddy_instant deadline)
+/* Out of line, so that the short paths in front of it (send_local_fast,
+ * recv_local_fast) save no registers for it. */
+__attribute__((noinline)) static int send_impl(eddy_mpsc_tx *tx, const void *msg, int mode,
+                                               eddy_instant deadline)
 {
     if (!tx || !msg)
         return -EINVAL;
@@ -303,8 +306,8 @@ int eddy_mpsc_tx_closed(eddy_mpsc_tx *tx)
 
 /* ---- receiving ---- */
 
-__attribute__((noinline)) static ssize_t recv_impl(eddy_mpsc_rx *rx, void *out, size_t max, int mode,
-                         eddy_instant deadline)
+__attribute__((noinline)) static ssize_t recv_impl(eddy_mpsc_rx *rx, void *out, size_t max,
+                                                   int mode, eddy_instant deadline)
 {
     if (!rx || max == 0)
         return -EINVAL;

@@ -60,7 +60,8 @@ static void destroy(oneshot *ch)
 }
 
 /* Drops the sender (after sending or not); frees when the receiver is
- * gone too. */
+ * gone too. The full paths are out of line, so that the short ones in
+ * front of them (below) save no registers for them. */
 __attribute__((noinline)) static int tx_drop(eddy_oneshot_tx *tx, const void *value)
 {
     if (!tx)
@@ -92,7 +93,7 @@ __attribute__((noinline)) static int tx_drop(eddy_oneshot_tx *tx, const void *va
     return rc;
 }
 
-/* The fast paths below serve a LOCAL channel on its owner thread when
+/* The short paths below serve a LOCAL channel on its owner thread when
  * nobody is to be woken: no call, no wake batch, every check before any
  * change, and otherwise the full path does it all with the same outcome.
  * A program makes a channel per request, and the full paths' generality
@@ -157,7 +158,8 @@ int eddy_oneshot_tx_closed(eddy_oneshot_tx *tx)
     return eddy_oneshot_tx_closed_until(tx, EDDY_INSTANT_NEVER);
 }
 
-__attribute__((noinline)) static int recv_impl(eddy_oneshot_rx *rx, void *out, bool wait, eddy_instant deadline)
+__attribute__((noinline)) static int recv_impl(eddy_oneshot_rx *rx, void *out, bool wait,
+                                               eddy_instant deadline)
 {
     if (!rx)
         return -EINVAL;
