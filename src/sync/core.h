@@ -100,6 +100,19 @@ static inline int sync_enter(const sync_core *c, bool may_wait)
     return 0;
 }
 
+/* For the short paths of the channels, which have no lock to take: true
+ * when c is LOCAL, the caller is on its owner thread and, for a call that
+ * may wait, not in an aborted task; the calls sync_enter lets through on
+ * a LOCAL primitive. The flavor is looked at first: a SHARED primitive's
+ * state may only be read under its lock. */
+static inline bool sync_local_enter(const sync_core *c, bool may_wait)
+{
+    if (c->shared)
+        return false;
+    eddy_thread *th = eddy__thread();
+    return th->id == c->owner && !(may_wait && th->task && eddy__task_is_cancelled(th->task));
+}
+
 /* Copies a channel value. Most values are one machine word: copied by a
  * move, not a call. */
 static inline void sync_copy_value(void *dst, const void *src, size_t n)

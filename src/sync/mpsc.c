@@ -127,6 +127,13 @@ static int grow(mpsc *ch)
     return 0;
 }
 
+/* Appends a value to a ring that has room. */
+static inline void put(mpsc *ch, const void *msg)
+{
+    sync_copy_value(slot(ch, ch->len), msg, ch->elem_size);
+    ch->len++;
+}
+
 static int push(mpsc *ch, const void *msg)
 {
     if (ch->len == ch->slots) {
@@ -134,17 +141,27 @@ static int push(mpsc *ch, const void *msg)
         if (rc)
             return rc;
     }
-    sync_copy_value(slot(ch, ch->len), msg, ch->elem_size);
-    ch->len++;
+    put(ch, msg);
     return 0;
+}
+
+/* Takes the oldest value into out (NULL: drops it). */
+static inline void pop_one(mpsc *ch, unsigned char *out)
+{
+    if (out)
+        sync_copy_value(out, ch->buf + ch->head * ch->elem_size, ch->elem_size);
+    ch->head = (ch->head + 1) & (ch->slots - 1);
+    ch->len--;
 }
 
 /* Takes k (<= len) values into out (NULL: drop them). */
 static void pop(mpsc *ch, unsigned char *out, size_t k)
 {
-    if (out && k == 1) {
-        sync_copy_value(out, ch->buf + ch->head * ch->elem_size, ch->elem_size);
-    } else if (out) {
+    if (k == 1) {
+        pop_one(ch, out);
+        return;
+    }
+    if (out) {
         size_t first = ch->slots - ch->head;
         if (first > k)
             first = k;
@@ -203,27 +220,19 @@ out:
     return rc;
 }
 
-/* A task on the owner thread of a LOCAL channel that is neither full nor
- * closed, nor awaited by the receiver: the commonest send, done with no
- * call and no wake batch, all checks before any change (else send_impl
- * does it all, with the same outcome). Half the cost of a message was the
+/* A send on a LOCAL channel, from its owner thread, that wakes nobody: the
+ * ring has room and the receiver is not waiting. Inline, with no call and
+ * no wake batch, every check before any change; anything else goes to
+ * send_impl, with the same outcome. Half the cost of a message was the
  * generality of the full path. */
 static inline bool send_local_fast(mpsc *ch, const void *msg)
 {
-    if (ch->core.shared)
+    if (!sync_local_enter(&ch->core, ch->bounded) || ch->rx_closed || ch->len == ch->slots ||
+        !sync_list_empty(&ch->rx_waiters))
         return false;
-    eddy_thread *th = eddy__thread();
-    if (th->id != ch->core.owner || (th->task && eddy__task_is_cancelled(th->task)))
+    if (ch->bounded && sync_sem_try_acquire(&ch->room, 1) != 0) /* the last check */
         return false;
-    if (ch->rx_closed || ch->len == ch->slots || !sync_list_empty(&ch->rx_waiters))
-        return false;
-    if (ch->bounded) {
-        if (ch->room.avail == 0 || ch->room.closed || !sync_list_empty(&ch->room.waiters))
-            return false;
-        ch->room.avail--;
-    }
-    sync_copy_value(slot(ch, ch->len), msg, ch->elem_size);
-    ch->len++;
+    put(ch, msg);
     return true;
 }
 
@@ -359,19 +368,12 @@ __attribute__((noinline)) static ssize_t recv_impl(eddy_mpsc_rx *rx, void *out, 
  * waits for room, so nobody is to be woken. */
 static inline bool recv_local_fast(mpsc *ch, void *out)
 {
-    if (ch->core.shared)
+    if (!sync_local_enter(&ch->core, true) || ch->len == 0 ||
+        (ch->bounded && !sync_list_empty(&ch->room.waiters)))
         return false;
-    eddy_thread *th = eddy__thread();
-    if (th->id != ch->core.owner || (th->task && eddy__task_is_cancelled(th->task)))
-        return false;
-    if (ch->len == 0 || (ch->bounded && !sync_list_empty(&ch->room.waiters)))
-        return false;
-    if (out)
-        sync_copy_value(out, ch->buf + ch->head * ch->elem_size, ch->elem_size);
-    ch->head = (ch->head + 1) & (ch->slots - 1);
-    ch->len--;
+    pop_one(ch, out);
     if (ch->bounded)
-        ch->room.avail++;
+        ch->room.avail++; /* sync_sem_release, with nobody to grant */
     return true;
 }
 

@@ -98,16 +98,12 @@ __attribute__((noinline)) static int tx_drop(eddy_oneshot_tx *tx, const void *va
  * change, and otherwise the full path does it all with the same outcome.
  * A program makes a channel per request, and the full paths' generality
  * was most of their cost. */
-static inline bool owner_here(const oneshot *ch)
-{
-    return !ch->core.shared && eddy__thread()->id == ch->core.owner;
-}
 
 /* A send that nobody waits for, on a channel still open both ways. */
 static inline bool send_local_fast(oneshot *ch, const void *value)
 {
-    if (!owner_here(ch) || ch->tx_done || ch->rx_closed || !sync_list_empty(&ch->rx_waiters) ||
-        !sync_list_empty(&ch->closed_waiters))
+    if (!sync_local_enter(&ch->core, false) || ch->tx_done || ch->rx_closed ||
+        !sync_list_empty(&ch->rx_waiters) || !sync_list_empty(&ch->closed_waiters))
         return false;
     sync_copy_value(ch->value, value, ch->elem_size);
     ch->has_value = true;
@@ -203,11 +199,7 @@ int eddy_oneshot_recv_until(eddy_oneshot_rx *rx, void *out, eddy_instant deadlin
 /* A receive that finds the value there (in a task not aborted). */
 static inline bool recv_local_fast(oneshot *ch, void *out)
 {
-    /* The flavor first: a SHARED channel's flags are read under its lock. */
-    if (!owner_here(ch) || !ch->has_value)
-        return false;
-    eddy_task *t = eddy__thread()->task;
-    if (t && eddy__task_is_cancelled(t))
+    if (!sync_local_enter(&ch->core, true) || !ch->has_value)
         return false;
     if (out)
         sync_copy_value(out, ch->value, ch->elem_size);
@@ -258,7 +250,7 @@ int eddy_oneshot_rx_close(eddy_oneshot_rx *rx)
 /* A release that nobody waits on (no sender waiting for the close). */
 static inline bool rx_release_local_fast(oneshot *ch)
 {
-    if (!owner_here(ch) || !sync_list_empty(&ch->closed_waiters))
+    if (!sync_local_enter(&ch->core, false) || !sync_list_empty(&ch->closed_waiters))
         return false;
     ch->rx_closed = true;
     ch->has_value = false;
