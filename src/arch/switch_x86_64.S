@@ -4,10 +4,17 @@
  *
  * Saves the callee-saved registers and the x87/SSE control words on the
  * current stack, stores the stack pointer in from->sp, loads to->sp and
- * restores the same frame from there. The resume address is popped and
- * jumped to rather than `ret`urned to: a `ret` into a different stack than
- * the one that `call`ed would mispredict in the return-stack buffer on every
- * switch (measured: ~9.6 ns instead of ~1.9 ns).
+ * restores the same frame from there.
+ *
+ * How it leaves is chosen for the branch predictors. The caller's `call`
+ * pushed its return address on the return-stack buffer. When the context
+ * being resumed stopped at that same call site (tasks that yield or wait at
+ * one place in turn), a `ret` goes where the buffer predicts and keeps it
+ * in step for the returns that follow: 21 -> 11 ns per yield in yield_many.
+ * Otherwise a `ret` would always mispredict, so the resume address is
+ * popped and jumped to, which the indirect-branch predictor can learn
+ * (~1.9 ns per switch instead of ~9.6 between two contexts switching at
+ * different sites).
  *
  * Frame layout, from the saved sp upwards:
  *   0: mxcsr (4 bytes) + x87 control word (2 bytes), 8: r15, 16: r14,
@@ -37,6 +44,7 @@ eddy__ctx_switch:
     .cfi_adjust_cfa_offset 8
     stmxcsr (%rsp)
     fnstcw  4(%rsp)
+    movq    56(%rsp), %rax      /* where the caller's call returns */
 
     movq    %rsp, (%rdi)
     movq    (%rsi), %rsp
@@ -50,7 +58,10 @@ eddy__ctx_switch:
     popq    %r12
     popq    %rbx
     popq    %rbp
-    popq    %rcx
+    cmpq    %rax, (%rsp)        /* resumed at that same call site? */
+    jne     1f
+    ret
+1:  popq    %rcx
     jmpq    *%rcx
     .cfi_endproc
     .size   eddy__ctx_switch, .-eddy__ctx_switch
