@@ -154,6 +154,167 @@ Test(multi_thread, spawn_local_outside_a_worker_is_refused, .timeout = 120)
     cr_assert_eq(eddy_runtime_free(rt), 0);
 }
 
+/* ---- yields handed straight to the next task ----
+ *
+ * A yield on a worker resumes the next queued task from the yielding
+ * task's stack, skipping the worker's loop. The loop's duties must still
+ * be done: timers fired, the inject queue served, pinned tasks given their
+ * turns, tasks that have not started started, aborts seen. */
+
+enum { HY_MIGRATABLE = 16, HY_PINNED = 8, HY_REMOTE = 32, HY_MIN_YIELDS = 50 };
+static atomic_int hy_yields[HY_MIGRATABLE + HY_PINNED];
+static atomic_int hy_timer_fired, hy_remote_ran;
+
+static bool hy_everyone_progressed(void)
+{
+    for (int i = 0; i < HY_MIGRATABLE + HY_PINNED; i++)
+        if (atomic_load(&hy_yields[i]) < HY_MIN_YIELDS)
+            return false;
+    return atomic_load(&hy_timer_fired) && atomic_load(&hy_remote_ran) == HY_REMOTE;
+}
+
+/* Yields until every yielder has yielded a while, the timer has fired and
+ * every remote task has run: none of it happens if handed-off yields
+ * starve the rest. */
+static void *hy_yielder(void *arg)
+{
+    atomic_int *count = arg;
+    struct timespec d = t_deadline(T_WAIT_SECONDS);
+    unsigned n = 0;
+    while (!hy_everyone_progressed()) {
+        if (eddy_yield() != 0 || t_past(&d))
+            return T_PTR(0);
+        atomic_fetch_add(count, 1);
+        if ((++n & 63u) == 0)
+            sched_yield(); /* valgrind runs one thread at a time */
+    }
+    return T_PTR(1);
+}
+
+static void *hy_sleeper(void *arg)
+{
+    (void)arg;
+    int rc = eddy_sleep(5);
+    atomic_store(&hy_timer_fired, 1);
+    return T_PTR(rc == 0);
+}
+
+/* Spawned from a plain thread: through the inject queue, from which a
+ * worker takes a share and queues the rest, not started, in its ring. */
+static void *hy_remote_task(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&hy_remote_ran, 1);
+    for (int i = 0; i < 3; i++)
+        if (eddy_yield() != 0)
+            return T_PTR(0);
+    return T_PTR(1);
+}
+
+static void *hy_remote_spawner(void *arg)
+{
+    eddy_task *t[HY_REMOTE];
+    int ok = 1;
+    for (int i = 0; i < HY_REMOTE; i++)
+        ok &= (t[i] = eddy_handle_spawn(arg, hy_remote_task, NULL)) != NULL;
+    for (int i = 0; i < HY_REMOTE; i++) {
+        void *r = NULL;
+        ok &= t[i] && eddy_join(t[i], &r) == 0 && T_INT(r);
+    }
+    return T_PTR(ok);
+}
+
+static void *hy_root(void *arg)
+{
+    (void)arg;
+    eddy_task *t[HY_MIGRATABLE + HY_PINNED];
+    for (int i = 0; i < HY_MIGRATABLE; i++)
+        t[i] = eddy_spawn(hy_yielder, &hy_yields[i]);
+    for (int i = HY_MIGRATABLE; i < HY_MIGRATABLE + HY_PINNED; i++)
+        t[i] = eddy_spawn_local(hy_yielder, &hy_yields[i]);
+    eddy_task *s = eddy_spawn(hy_sleeper, NULL);
+    int ok = s != NULL;
+    for (int i = 0; i < HY_MIGRATABLE + HY_PINNED; i++) {
+        void *r = NULL;
+        ok &= t[i] && eddy_join(t[i], &r) == 0 && T_INT(r);
+    }
+    void *r = NULL;
+    ok &= s && eddy_join(s, &r) == 0 && T_INT(r);
+    return T_PTR(ok);
+}
+
+Test(multi_thread, yielding_tasks_leave_room_for_timers_remote_and_pinned_tasks,
+     .timeout = 120)
+{
+    eddy_runtime *rt = mt_rt(2);
+    eddy_handle *h = eddy_runtime_handle(rt);
+    cr_assert_not_null(h);
+    pthread_t th = t_thread_start(hy_remote_spawner, h);
+    cr_assert(T_INT(t_rt_block_on(rt, hy_root, NULL)));
+    cr_assert(T_INT(t_thread_join(th)), "a remote task failed or was lost");
+    eddy_handle_release(h);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert(hy_everyone_progressed());
+}
+
+/* Yields until aborted: the abort is seen however the task is resumed
+ * (the join's -ECANCELED alone would not say so). */
+enum { YA_TASKS = 6 };
+static atomic_int ya_saw_abort;
+
+static void *ya_until_aborted(void *arg)
+{
+    atomic_int *count = arg;
+    int rc;
+    while ((rc = eddy_yield()) == 0)
+        atomic_fetch_add(count, 1);
+    if (rc == -ECANCELED)
+        atomic_fetch_add(&ya_saw_abort, 1);
+    return NULL;
+}
+
+static void *ya_yields_1000(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        if (eddy_yield() != 0)
+            return T_PTR(0);
+    return T_PTR(1);
+}
+
+static void *ya_root(void *arg)
+{
+    (void)arg;
+    static atomic_int counts[YA_TASKS];
+    eddy_task *victims[YA_TASKS], *others[YA_TASKS];
+    for (int i = 0; i < YA_TASKS; i++) {
+        victims[i] = eddy_spawn(ya_until_aborted, &counts[i]);
+        others[i] = eddy_spawn(ya_yields_1000, NULL);
+    }
+    int ok = 1;
+    for (int i = 0; i < YA_TASKS; i++) {
+        bool yielded;
+        T_YIELD_UNTIL(yielded, atomic_load(&counts[i]) >= 20);
+        ok &= yielded;
+    }
+    for (int i = 0; i < YA_TASKS; i++)
+        eddy_abort(victims[i]);
+    for (int i = 0; i < YA_TASKS; i++) {
+        void *r = T_PTR(1);
+        ok &= eddy_join(victims[i], &r) == -ECANCELED;
+        ok &= eddy_join(others[i], &r) == 0 && T_INT(r);
+    }
+    return T_PTR(ok);
+}
+
+Test(multi_thread, an_aborted_yielding_task_sees_the_abort, .timeout = 120)
+{
+    eddy_runtime *rt = mt_rt(2);
+    cr_assert(T_INT(t_rt_block_on(rt, ya_root, NULL)));
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert_eq(atomic_load(&ya_saw_abort), YA_TASKS);
+}
+
 /* ---- wakes from other threads ---- */
 
 static void *blocking_work(void *arg)

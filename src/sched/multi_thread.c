@@ -191,6 +191,21 @@ static eddy_task *pop_remote_pinned(mt_worker *w)
     return t;
 }
 
+/* The next task from the ring or the pinned queue, alternating between
+ * them by tick so that neither starves. */
+static eddy_task *pop_queued(mt_worker *w, uint32_t tick)
+{
+    eddy_task *t;
+    if (tick & 1) {
+        if ((t = eddy__steal_queue_pop(&w->ring)) || (t = eddy__queue_pop(&w->local)))
+            return t;
+    } else {
+        if ((t = eddy__queue_pop(&w->local)) || (t = eddy__steal_queue_pop(&w->ring)))
+            return t;
+    }
+    return NULL;
+}
+
 static eddy_task *next_local(mt_worker *w)
 {
     eddy_task *t;
@@ -205,15 +220,7 @@ static eddy_task *next_local(mt_worker *w)
         push_ring(w, w->lifo);
         w->lifo = NULL;
     }
-    /* Alternate between pinned and migratable tasks so neither starves. */
-    if (w->tick & 1) {
-        if ((t = eddy__steal_queue_pop(&w->ring)) || (t = eddy__queue_pop(&w->local)))
-            return t;
-    } else {
-        if ((t = eddy__queue_pop(&w->local)) || (t = eddy__steal_queue_pop(&w->ring)))
-            return t;
-    }
-    return NULL;
+    return pop_queued(w, w->tick);
 }
 
 /* With nothing local to run: this worker's share of the inject queue in one
@@ -414,6 +421,54 @@ static eddy_task *mt_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
     return next;
 }
 
+/* For mt_handoff: the task the loop's next_local would take with the
+ * given tick, if it may be resumed from a task's stack. A pinned task
+ * that has not started stays at the head of its queue for the loop; one
+ * from the ring is taken out (a thief may take the head meanwhile, so it
+ * is not looked at first) and returned either way. */
+static eddy_task *pop_for_handoff(mt_worker *w, uint32_t tick)
+{
+    eddy_task *t;
+    if ((tick & 1) && (t = eddy__steal_queue_pop(&w->ring)))
+        return t;
+    if ((t = w->local.head))
+        return t->started ? eddy__queue_pop(&w->local) : NULL;
+    return (tick & 1) ? NULL : eddy__steal_queue_pop(&w->ring);
+}
+
+/* As ct_handoff, for a yield only: the yielding task t goes to this
+ * worker's deferred list, which no other thread touches, and the task the
+ * loop would run next, if it has run before, is resumed straight from t.
+ * A parking task goes through the loop: once it is idle, a wake on
+ * another thread may queue it where another worker takes it before its
+ * switch completes. The loop's own steps are taken as it would take them
+ * (tick, countdowns); with a task in the LIFO slot or periodic work due,
+ * the loop decides. A migratable task that has not started goes to the
+ * empty slot, which the loop looks at first. */
+static eddy_task *mt_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    eddy_mt_sched *rt = (eddy_mt_sched *)base;
+    mt_worker *w = th->worker;
+    if (t->exit != TASK_YIELDED || !w || w->rt != rt || th->home != &th->sched_fiber ||
+        w->lifo || w->remote_countdown <= 1 || w->event_countdown <= 1 ||
+        atomic_load_explicit(&rt->shutting_down, memory_order_relaxed))
+        return NULL;
+    eddy_task *next = pop_for_handoff(w, w->tick + 1);
+    if (!next)
+        return NULL;
+    w->lifo_polls = 0;
+    if (!next->started) {
+        w->lifo = next;
+        return NULL;
+    }
+    w->tick++;
+    w->remote_countdown--;
+    w->event_countdown--;
+    eddy__queue_push(&w->deferred, t);
+    eddy__task_begin_run(next);
+    return next;
+}
+
 static const eddy_sched_ops mt_ops = {
     .schedule = mt_schedule,
     .spawn = mt_spawn,
@@ -422,6 +477,7 @@ static const eddy_sched_ops mt_ops = {
     .now = mt_now,
     .local_sched = mt_local_sched,
     .stack_config = mt_stack_config,
+    .handoff = mt_handoff,
     .chain = mt_chain,
 };
 
