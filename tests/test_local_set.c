@@ -205,6 +205,183 @@ Test(local_set, the_outer_runtime_is_not_starved, .timeout = T_TIMEOUT)
     cr_assert_eq(atomic_load(&outer_ticks), 100);
 }
 
+/* ---- yields: in turn, straight from one task to the next ---- */
+
+enum { TURN_TASKS = 3, TURN_ROUNDS = 4 };
+static char turn_log[TURN_TASKS * TURN_ROUNDS + 1];
+static int turn_len;
+
+static void *takes_turns(void *arg)
+{
+    for (int i = 0; i < TURN_ROUNDS; i++) {
+        turn_log[turn_len++] = (char)T_INT(arg);
+        if (eddy_yield() != 0)
+            return T_PTR(0);
+    }
+    return T_PTR(1);
+}
+
+static void *set_of_turn_takers(void *arg)
+{
+    (void)arg;
+    eddy_local_set *set = eddy_local_set_new();
+    eddy_task *t[TURN_TASKS];
+    for (int i = 0; i < TURN_TASKS; i++)
+        t[i] = eddy_local_set_spawn_local(set, takes_turns, T_PTR('a' + i));
+    int rc = eddy_local_set_wait(set);
+    int ok = rc == 0;
+    for (int i = 0; i < TURN_TASKS; i++) {
+        void *r = NULL;
+        ok &= t[i] && eddy_join(t[i], &r) == 0 && T_INT(r);
+    }
+    eddy_local_set_free(set);
+    return T_PTR(ok);
+}
+
+/* From the second round on, each yield resumes the next task directly;
+ * a yielded task still waits behind every task that was ready. */
+Test(local_set, yielding_tasks_take_turns_in_order, .timeout = T_TIMEOUT)
+{
+    cr_assert(T_INT(t_run_local(set_of_turn_takers, NULL)));
+    cr_assert_str_eq(turn_log, "abcabcabcabc");
+}
+
+static atomic_int aborted_yields, saw_abort;
+
+static void *yields_until_aborted(void *arg)
+{
+    (void)arg;
+    int rc;
+    while ((rc = eddy_yield()) == 0)
+        atomic_fetch_add(&aborted_yields, 1);
+    if (rc == -ECANCELED)
+        atomic_fetch_add(&saw_abort, 1);
+    return NULL;
+}
+
+static void *yields_then_aborts(void *arg)
+{
+    eddy_task *victim = arg;
+    while (atomic_load(&aborted_yields) < 20)
+        if (eddy_yield() != 0)
+            return T_PTR(0);
+    eddy_abort(victim);
+    for (int i = 0; i < 10; i++) /* the victim is resumed by these yields */
+        if (eddy_yield() != 0)
+            return T_PTR(0);
+    return T_PTR(1);
+}
+
+static void *set_with_an_abort(void *arg)
+{
+    (void)arg;
+    eddy_local_set *set = eddy_local_set_new();
+    eddy_task *victim = eddy_local_set_spawn_local(set, yields_until_aborted, NULL);
+    eddy_task *killer = eddy_local_set_spawn_local(set, yields_then_aborts, victim);
+    int ok = eddy_local_set_wait(set) == 0;
+    void *r = NULL;
+    ok &= eddy_join(victim, &r) == -ECANCELED;
+    ok &= eddy_join(killer, &r) == 0 && T_INT(r);
+    eddy_local_set_free(set);
+    return T_PTR(ok);
+}
+
+Test(local_set, an_aborted_yielding_task_sees_the_abort, .timeout = T_TIMEOUT)
+{
+    cr_assert(T_INT(t_run_local(set_with_an_abort, NULL)));
+    cr_assert_eq(atomic_load(&saw_abort), 1);
+}
+
+/* Two set tasks that only ever wake each other and park: each park hands
+ * the thread straight to the other, yet the set's turn must still end
+ * (so that the outer runtime fires the timer of a set task sleeping) and
+ * the remote queue must still be served (a set task woken from another
+ * thread), or the pair would never see the flags that stop it. */
+static eddy_notify *bell[2];
+static atomic_int pair_slept, pair_remote_woken, pair_rounds;
+
+static bool pair_should_stop(void)
+{
+    return atomic_load(&pair_slept) && atomic_load(&pair_remote_woken);
+}
+
+static void *pair_member(void *arg)
+{
+    int me = T_INT(arg);
+    while (!pair_should_stop()) {
+        if (me == 0 && eddy_notify_one(bell[1]) != 0)
+            return T_PTR(0);
+        if (eddy_notify_wait(bell[me]) != 0)
+            return T_PTR(0);
+        if (me == 1 && eddy_notify_one(bell[0]) != 0)
+            return T_PTR(0);
+        atomic_fetch_add(&pair_rounds, 1);
+    }
+    eddy_notify_one(bell[1 - me]); /* the partner may be waiting */
+    return T_PTR(1);
+}
+
+static void *pair_sleeper(void *arg)
+{
+    (void)arg;
+    int rc = eddy_sleep(5);
+    atomic_store(&pair_slept, 1);
+    return T_PTR(rc == 0);
+}
+
+static void *pair_remote_waiter(void *arg)
+{
+    uint64_t v = 0;
+    int rc = eddy_oneshot_recv(arg, &v);
+    eddy_oneshot_rx_release(arg);
+    atomic_store(&pair_remote_woken, 1);
+    return T_PTR(rc == 0 && v == 7);
+}
+
+static void *pair_remote_sender(void *arg)
+{
+    t_sleep_ms(2);
+    uint64_t v = 7;
+    return T_PTR(eddy_oneshot_send(arg, &v) == 0);
+}
+
+static void *set_with_a_pair(void *arg)
+{
+    (void)arg;
+    eddy_oneshot_tx *tx;
+    eddy_oneshot_rx *rx;
+    eddy_channel_opts shared = { .flavor = EDDY_SYNC_SHARED, .elem_size = sizeof(uint64_t) };
+    if (eddy_oneshot_channel(&shared, &tx, &rx) != 0)
+        return T_PTR(0);
+    eddy_local_set *set = eddy_local_set_new();
+    eddy_task *t[4] = {
+        eddy_local_set_spawn_local(set, pair_member, T_PTR(0)),
+        eddy_local_set_spawn_local(set, pair_member, T_PTR(1)),
+        eddy_local_set_spawn_local(set, pair_sleeper, NULL),
+        eddy_local_set_spawn_local(set, pair_remote_waiter, rx),
+    };
+    pthread_t th = t_thread_start(pair_remote_sender, tx);
+    int ok = eddy_local_set_wait(set) == 0;
+    for (int i = 0; i < 4; i++) {
+        void *r = NULL;
+        ok &= t[i] && eddy_join(t[i], &r) == 0 && T_INT(r);
+    }
+    ok &= T_INT(t_thread_join(th));
+    eddy_local_set_free(set);
+    return T_PTR(ok);
+}
+
+Test(local_set, handing_off_tasks_leave_room_for_timers_and_remote, .timeout = T_TIMEOUT)
+{
+    bell[0] = eddy_notify_new(EDDY_SYNC_LOCAL);
+    bell[1] = eddy_notify_new(EDDY_SYNC_LOCAL);
+    cr_assert(bell[0] && bell[1]);
+    cr_assert(T_INT(t_run_local(set_with_a_pair, NULL)));
+    cr_assert_gt(atomic_load(&pair_rounds), 0);
+    cr_assert_eq(eddy_notify_free(bell[0]), 0);
+    cr_assert_eq(eddy_notify_free(bell[1]), 0);
+}
+
 /* ---- wakes from another thread go through the remote queue ---- */
 
 static void *blocking_value(void *arg)

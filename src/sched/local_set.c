@@ -33,6 +33,7 @@ struct eddy_local_set {
     eddy_fiber loop_fiber;      /* the driving task, while it runs set tasks */
     eddy_sched *outer;          /* the driving task's scheduler */
     uint32_t tick;
+    int batch_left;             /* tasks the loop may still run this turn */
     size_t stack_size;          /* the driving runtime's task stacks */
     bool guarded;
     bool running;
@@ -65,6 +66,15 @@ static void disown(eddy_local_set *set, eddy_task *t)
         t->owned_next->owned_prev = t->owned_prev;
     t->owned = false;
     set->owned_count--;
+}
+
+/* Files a task that switched out as `exit` says, when it did not finish. */
+static inline void file_switched_out(eddy_local_set *set, eddy_task *t)
+{
+    if (t->exit == TASK_YIELDED)
+        eddy__queue_push(&set->deferred, t);
+    else if (eddy__task_transition_to_idle(t))
+        eddy__queue_push(&set->run, t);
 }
 
 /* Wakes the driving task if it is parked waiting for set work. */
@@ -145,6 +155,32 @@ static void set_stack_config(eddy_sched *base, size_t *size, bool *guarded)
     }
 }
 
+/* The loop's next step, taken on the stack of set task t as it yields or
+ * parks (as the current-thread scheduler's ct_handoff does): if the next
+ * ready task has run before, and the loop would neither serve the remote
+ * queue first nor end its turn, t is filed here and that task is resumed
+ * straight from t, counted in the turn's batch. Only the owner thread,
+ * inside this set's loop, pops the set's queues (a wake from another
+ * thread goes to the remote queue), so t cannot be picked up before its
+ * switch completes. The loop checks the task it drives until before each
+ * task; that task completes only through the loop. */
+static eddy_task *set_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    eddy_local_set *set = (eddy_local_set *)base;
+    if (th->home != &set->loop_fiber || set->batch_left <= 1 ||
+        (set->tick + 1) % SET_REMOTE_FIRST == 0)
+        return NULL;
+    eddy_task *next = set->run.head;
+    if (!next || !next->started)
+        return NULL;
+    set->tick++;
+    set->batch_left--;
+    eddy__queue_pop_warm(&set->run);
+    file_switched_out(set, t);
+    eddy__task_begin_run(next);
+    return next;
+}
+
 static const eddy_sched_ops set_ops = {
     .schedule = set_schedule,
     .spawn = set_spawn,
@@ -153,6 +189,7 @@ static const eddy_sched_ops set_ops = {
     .now = set_now,
     .local_sched = set_local_sched,
     .stack_config = set_stack_config,
+    .handoff = set_handoff,
 };
 
 eddy_local_set *eddy_local_set_new(void)
@@ -214,16 +251,15 @@ static void run_task(eddy_local_set *set, eddy_thread *th, eddy_task *t)
 {
     uint64_t prev = eddy__task_begin_run(t);
     int status;
+    eddy_task *back;
     if (!t->started && (prev & TS_CANCELLED)) {
         status = -ECANCELED;
-    } else if (!eddy__task_run(th, t, set->stack_size, set->guarded)) {
+    } else if (!(back = eddy__task_run(th, t, set->stack_size, set->guarded))) {
         status = -ENOMEM;
-    } else if (t->exit == TASK_YIELDED) {
-        eddy__queue_push(&set->deferred, t);
-        return;
-    } else if (t->exit == TASK_PARKED) {
-        if (eddy__task_transition_to_idle(t))
-            eddy__queue_push(&set->run, t);
+    } else if ((t = back)->exit != TASK_DONE) {
+        /* t is the task that came back: the one run, or one that another
+         * handed off to (set_handoff). */
+        file_switched_out(set, t);
         return;
     } else {
         eddy__task_release_stack(th, t);
@@ -242,7 +278,7 @@ static bool run_batch(eddy_local_set *set, eddy_task *until)
     eddy_fiber *home = th->home;
     eddy__fiber_init_thread(&set->loop_fiber);
     th->home = &set->loop_fiber;
-    for (int i = 0; i < SET_BATCH; i++) {
+    for (set->batch_left = SET_BATCH; set->batch_left > 0; set->batch_left--) {
         if (until && (eddy__task_state(until) & TS_COMPLETE))
             break;
         eddy_task *t = next_task(set);
