@@ -297,29 +297,8 @@ Test(local_set, an_aborted_yielding_task_sees_the_abort, .timeout = T_TIMEOUT)
  * (so that the outer runtime fires the timer of a set task sleeping) and
  * the remote queue must still be served (a set task woken from another
  * thread), or the pair would never see the flags that stop it. */
-static eddy_notify *bell[2];
-static atomic_int pair_slept, pair_remote_woken, pair_rounds;
-
-static bool pair_should_stop(void)
-{
-    return atomic_load(&pair_slept) && atomic_load(&pair_remote_woken);
-}
-
-static void *pair_member(void *arg)
-{
-    int me = T_INT(arg);
-    while (!pair_should_stop()) {
-        if (me == 0 && eddy_notify_one(bell[1]) != 0)
-            return T_PTR(0);
-        if (eddy_notify_wait(bell[me]) != 0)
-            return T_PTR(0);
-        if (me == 1 && eddy_notify_one(bell[0]) != 0)
-            return T_PTR(0);
-        atomic_fetch_add(&pair_rounds, 1);
-    }
-    eddy_notify_one(bell[1 - me]); /* the partner may be waiting */
-    return T_PTR(1);
-}
+static t_pair pair;
+static atomic_int pair_slept, pair_remote_woken;
 
 static void *pair_sleeper(void *arg)
 {
@@ -355,8 +334,8 @@ static void *set_with_a_pair(void *arg)
         return T_PTR(0);
     eddy_local_set *set = eddy_local_set_new();
     eddy_task *t[4] = {
-        eddy_local_set_spawn_local(set, pair_member, T_PTR(0)),
-        eddy_local_set_spawn_local(set, pair_member, T_PTR(1)),
+        eddy_local_set_spawn_local(set, t_pair_member, &pair.side[0]),
+        eddy_local_set_spawn_local(set, t_pair_member, &pair.side[1]),
         eddy_local_set_spawn_local(set, pair_sleeper, NULL),
         eddy_local_set_spawn_local(set, pair_remote_waiter, rx),
     };
@@ -373,13 +352,9 @@ static void *set_with_a_pair(void *arg)
 
 Test(local_set, handing_off_tasks_leave_room_for_timers_and_remote, .timeout = T_TIMEOUT)
 {
-    bell[0] = eddy_notify_new(EDDY_SYNC_LOCAL);
-    bell[1] = eddy_notify_new(EDDY_SYNC_LOCAL);
-    cr_assert(bell[0] && bell[1]);
+    t_pair_init(&pair, &pair_slept, &pair_remote_woken);
     cr_assert(T_INT(t_run_local(set_with_a_pair, NULL)));
-    cr_assert_gt(atomic_load(&pair_rounds), 0);
-    cr_assert_eq(eddy_notify_free(bell[0]), 0);
-    cr_assert_eq(eddy_notify_free(bell[1]), 0);
+    t_pair_finish(&pair);
 }
 
 /* ---- wakes from another thread go through the remote queue ---- */

@@ -248,29 +248,8 @@ Test(scheduling, yield_loop_sees_remote_tasks, .timeout = T_TIMEOUT)
  * thread straight to the other (no trip through the scheduler loop), yet
  * the timer driver and the remote queue must still get their turns, or
  * the pair would never see the flags that stop it. */
-static eddy_notify *pair_bell[2];
-static atomic_int pair_timer_fired, pair_remote_ran, pair_rounds;
-
-static bool pair_should_stop(void)
-{
-    return atomic_load(&pair_timer_fired) && atomic_load(&pair_remote_ran);
-}
-
-static void *pair_member(void *arg)
-{
-    int me = T_INT(arg);
-    while (!pair_should_stop()) {
-        if (me == 0 && eddy_notify_one(pair_bell[1]) != 0)
-            return T_PTR(0);
-        if (eddy_notify_wait(pair_bell[me]) != 0)
-            return T_PTR(0);
-        if (me == 1 && eddy_notify_one(pair_bell[0]) != 0)
-            return T_PTR(0);
-        atomic_fetch_add(&pair_rounds, 1);
-    }
-    eddy_notify_one(pair_bell[1 - me]); /* the partner may be waiting */
-    return T_PTR(1);
-}
+static t_pair pair;
+static atomic_int pair_timer_fired, pair_remote_ran;
 
 static void *pair_sleeper(void *arg)
 {
@@ -299,8 +278,8 @@ static void *pair_remote_spawner(void *arg)
 static void *root_pair(void *arg)
 {
     (void)arg;
-    eddy_task *a = eddy_spawn(pair_member, T_PTR(0));
-    eddy_task *b = eddy_spawn(pair_member, T_PTR(1));
+    eddy_task *a = eddy_spawn(t_pair_member, &pair.side[0]);
+    eddy_task *b = eddy_spawn(t_pair_member, &pair.side[1]);
     eddy_task *s = eddy_spawn(pair_sleeper, NULL);
     void *ra = NULL, *rb = NULL, *rs = NULL;
     int ok = eddy_join(a, &ra) == 0 && eddy_join(b, &rb) == 0 && eddy_join(s, &rs) == 0;
@@ -309,9 +288,7 @@ static void *root_pair(void *arg)
 
 Test(scheduling, handing_off_tasks_leave_room_for_timers_and_remote, .timeout = T_TIMEOUT)
 {
-    pair_bell[0] = eddy_notify_new(EDDY_SYNC_LOCAL);
-    pair_bell[1] = eddy_notify_new(EDDY_SYNC_LOCAL);
-    cr_assert(pair_bell[0] && pair_bell[1]);
+    t_pair_init(&pair, &pair_timer_fired, &pair_remote_ran);
     eddy_local_runtime *rt = t_local_rt();
     eddy_handle *h = eddy_local_runtime_handle(rt);
     cr_assert_not_null(h);
@@ -320,7 +297,5 @@ Test(scheduling, handing_off_tasks_leave_room_for_timers_and_remote, .timeout = 
     cr_assert(T_INT(t_thread_join(th)));
     eddy_handle_release(h);
     t_free_rt(rt);
-    cr_assert_gt(atomic_load(&pair_rounds), 0);
-    cr_assert_eq(eddy_notify_free(pair_bell[0]), 0);
-    cr_assert_eq(eddy_notify_free(pair_bell[1]), 0);
+    t_pair_finish(&pair);
 }

@@ -209,4 +209,65 @@ static inline void *t_set_flag(void *arg)
     return arg;
 }
 
+/* Two tasks that only ever wake each other and park, for the tests of
+ * hand-offs: each park hands the thread straight to the partner, and the
+ * pair stops only when both flags it watches are set, by work that the
+ * scheduler must still find room for. Spawn t_pair_member with
+ * &pair->side[0] and &pair->side[1]. */
+typedef struct t_pair t_pair;
+typedef struct t_pair_side {
+    t_pair *pair;
+    int me;
+} t_pair_side;
+struct t_pair {
+    eddy_notify *bell[2];
+    atomic_int *flag[2];
+    atomic_int rounds;
+    t_pair_side side[2];
+};
+
+static inline void t_pair_init(t_pair *p, atomic_int *flag_a, atomic_int *flag_b)
+{
+    for (int i = 0; i < 2; i++) {
+        p->bell[i] = eddy_notify_new(EDDY_SYNC_LOCAL);
+        cr_assert_not_null(p->bell[i], "eddy_notify_new: %s", strerror(errno));
+        p->side[i] = (t_pair_side){ p, i };
+    }
+    p->flag[0] = flag_a;
+    p->flag[1] = flag_b;
+    atomic_init(&p->rounds, 0);
+}
+
+static inline bool t_pair_should_stop(const t_pair *p)
+{
+    return atomic_load(p->flag[0]) && atomic_load(p->flag[1]);
+}
+
+/* Returns 1 once stopped, 0 if a notify call failed. */
+static inline void *t_pair_member(void *arg)
+{
+    t_pair_side *side = arg;
+    t_pair *p = side->pair;
+    int me = side->me;
+    while (!t_pair_should_stop(p)) {
+        if (me == 0 && eddy_notify_one(p->bell[1]) != 0)
+            return T_PTR(0);
+        if (eddy_notify_wait(p->bell[me]) != 0)
+            return T_PTR(0);
+        if (me == 1 && eddy_notify_one(p->bell[0]) != 0)
+            return T_PTR(0);
+        atomic_fetch_add(&p->rounds, 1);
+    }
+    eddy_notify_one(p->bell[1 - me]); /* the partner may be waiting */
+    return T_PTR(1);
+}
+
+/* After both members ended: asserts that they took turns, frees the bells. */
+static inline void t_pair_finish(t_pair *p)
+{
+    cr_assert_gt(atomic_load(&p->rounds), 0);
+    cr_assert_eq(eddy_notify_free(p->bell[0]), 0);
+    cr_assert_eq(eddy_notify_free(p->bell[1]), 0);
+}
+
 #endif /* EDDY_TEST_UTIL_H */
