@@ -433,12 +433,14 @@ Test(multi_thread, nested_block_on_is_refused, .timeout = 120)
 /* ---- shutdown with tasks parked in I/O, timers and joins ---- */
 
 static int pipes[10][2];
-static atomic_int cancelled_count;
+static atomic_int started_count, cancelled_count;
+enum { PARKED_TASKS = 41 };
 
 static void *parked_in_io(void *arg)
 {
     /* One registration per fd and driver (as epoll): a pipe each. */
     eddy_async_fd *a = eddy_async_fd_new(pipes[T_INT(arg)][0]);
+    atomic_fetch_add(&started_count, 1);
     int rc = a ? eddy_async_fd_wait(a, EDDY_IO_READABLE, EDDY_INSTANT_NEVER) : -1;
     eddy_async_fd_free(a);
     if (rc == -ECANCELED)
@@ -449,6 +451,7 @@ static void *parked_in_io(void *arg)
 static void *parked_in_sleep(void *arg)
 {
     (void)arg;
+    atomic_fetch_add(&started_count, 1);
     if (eddy_sleep(60 * 1000) == -ECANCELED)
         atomic_fetch_add(&cancelled_count, 1);
     return NULL;
@@ -465,6 +468,7 @@ static void *parked_in_join(void *arg)
 {
     (void)arg;
     eddy_task *t = eddy_spawn(forever, NULL);
+    atomic_fetch_add(&started_count, 1);
     if (eddy_join(t, NULL) == -ECANCELED)
         atomic_fetch_add(&cancelled_count, 1);
     return NULL;
@@ -478,6 +482,7 @@ static void *parked_in_mpsc(void *arg)
 {
     (void)arg;
     long v;
+    atomic_fetch_add(&started_count, 1);
     if (eddy_mpsc_recv(chan_rx, &v) == -ECANCELED)
         atomic_fetch_add(&cancelled_count, 1);
     return NULL;
@@ -486,6 +491,7 @@ static void *parked_in_mpsc(void *arg)
 static void *parked_in_oneshot(void *arg)
 {
     void *v;
+    atomic_fetch_add(&started_count, 1);
     if (eddy_oneshot_recv(oneshot_rx[T_INT(arg)], &v) == -ECANCELED)
         atomic_fetch_add(&cancelled_count, 1);
     return NULL;
@@ -501,6 +507,13 @@ static void *park_everything(void *arg)
         eddy_detach(eddy_spawn_local(parked_in_join, NULL));
         eddy_detach(eddy_spawn(parked_in_oneshot, T_PTR(i)));
     }
+    /* Each task must have started: one that never did is not run at
+     * shutdown, and would not count. Once started, the abort fails its
+     * wait whether it has parked yet or not; the last sleep gives them the
+     * time to, so that shutdown mostly finds them parked. */
+    struct timespec d = t_deadline(T_WAIT_SECONDS);
+    while (atomic_load(&started_count) < PARKED_TASKS && !t_past(&d))
+        eddy_sleep(1);
     eddy_sleep(5);
     return NULL;
 }
@@ -517,7 +530,9 @@ Test(multi_thread, shutdown_with_tasks_parked_in_io_timers_joins_and_channels, .
     eddy_runtime *rt = mt_rt(2);
     t_rt_block_on(rt, park_everything, NULL);
     cr_assert_eq(eddy_runtime_free(rt), 0);
-    cr_assert_eq(atomic_load(&cancelled_count), 41, "parked in I/O, sleep, join, mpsc, oneshot");
+    cr_assert_eq(atomic_load(&started_count), PARKED_TASKS);
+    cr_assert_eq(atomic_load(&cancelled_count), PARKED_TASKS,
+                 "parked in I/O, sleep, join, mpsc, oneshot");
     eddy_mpsc_tx_release(chan_tx);
     eddy_mpsc_rx_release(chan_rx);
     for (int i = 0; i < 10; i++) {
