@@ -436,22 +436,20 @@ static eddy_task *pop_for_handoff(mt_worker *w, uint32_t tick)
     return (tick & 1) ? NULL : eddy__steal_queue_pop(&w->ring);
 }
 
-/* As ct_handoff, for a yield only: the yielding task t goes to this
- * worker's deferred list, which no other thread touches, and the task the
- * loop would run next, if it has run before, is resumed straight from t.
- * A parking task goes through the loop: once it is idle, a wake on
- * another thread may queue it where another worker takes it before its
- * switch completes. The loop's own steps are taken as it would take them
- * (tick, countdowns); with a task in the LIFO slot or periodic work due,
- * the loop decides. A migratable task that has not started goes to the
- * empty slot, which the loop looks at first. */
-static eddy_task *mt_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
+/* As ct_handoff, for a yield only: the yielding task t (migratable, or
+ * pinned to worker w) goes to w's deferred list, which no other thread
+ * touches, and the task the loop would run next, if it has run before,
+ * is resumed straight from t. A parking task goes through the loop: once
+ * it is idle, a wake on another thread may queue it where another worker
+ * takes it before its switch completes. The loop's own steps are taken as
+ * it would take them (tick, countdowns); with a task in the LIFO slot or
+ * periodic work due, the loop decides. A migratable task that has not
+ * started goes to the empty slot, which the loop looks at first. */
+static eddy_task *handoff_on(mt_worker *w, eddy_thread *th, eddy_task *t)
 {
-    eddy_mt_sched *rt = (eddy_mt_sched *)base;
-    mt_worker *w = th->worker;
-    if (t->exit != TASK_YIELDED || !w || w->rt != rt || th->home != &th->sched_fiber ||
-        w->lifo || w->remote_countdown <= 1 || w->event_countdown <= 1 ||
-        atomic_load_explicit(&rt->shutting_down, memory_order_relaxed))
+    if (t->exit != TASK_YIELDED || th->home != &th->sched_fiber || w->lifo ||
+        w->remote_countdown <= 1 || w->event_countdown <= 1 ||
+        atomic_load_explicit(&w->rt->shutting_down, memory_order_relaxed))
         return NULL;
     eddy_task *next = pop_for_handoff(w, w->tick + 1);
     if (!next)
@@ -467,6 +465,19 @@ static eddy_task *mt_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
     eddy__queue_push(&w->deferred, t);
     eddy__task_begin_run(next);
     return next;
+}
+
+static eddy_task *mt_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    mt_worker *w = th->worker;
+    return w && w->rt == (eddy_mt_sched *)base ? handoff_on(w, th, t) : NULL;
+}
+
+/* The same for a task pinned to its worker (always this thread's). */
+static eddy_task *pinned_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    mt_worker *w = (mt_worker *)((char *)base - offsetof(mt_worker, pinned));
+    return th->worker == w ? handoff_on(w, th, t) : NULL;
 }
 
 static const eddy_sched_ops mt_ops = {
@@ -489,6 +500,7 @@ static const eddy_sched_ops pinned_ops = {
     .now = mt_now,
     .local_sched = mt_local_sched,
     .stack_config = mt_stack_config,
+    .handoff = pinned_handoff,
 };
 
 static void notify_inject(eddy_shared *sh)
