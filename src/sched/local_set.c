@@ -77,9 +77,14 @@ static inline void file_switched_out(eddy_local_set *set, eddy_task *t)
         eddy__queue_push(&set->run, t);
 }
 
-/* Wakes the driving task if it is parked waiting for set work. */
+/* Wakes the driving task if it is parked waiting for set work. Inside the
+ * set's loop, on its thread, the driving task is running, so a wake from a
+ * set task skips the lock (a waker still here, if the driving task was
+ * woken by other means, is replaced at its next wait). */
 static void wake_driver(eddy_local_set *set)
 {
+    if (eddy__thread()->home == &set->loop_fiber)
+        return;
     pthread_mutex_lock(&set->lock);
     eddy_waker w = set->waker;
     set->waker.vt = NULL;
@@ -303,12 +308,16 @@ static int wait_for_work(eddy_local_set *set)
     if (!eddy__waker_is_set(me))
         return -ENOMEM;
     pthread_mutex_lock(&set->lock);
-    eddy_waker old = set->waker;
-    set->waker = me;
     bool ready = !eddy__queue_empty(&set->run) || atomic_load(&set->remote_len) > 0;
+    eddy_waker old = set->waker;
+    set->waker = ready ? (eddy_waker){ NULL, NULL } : me; /* none left behind */
     pthread_mutex_unlock(&set->lock);
     eddy__waker_drop(old);
-    return ready ? 0 : eddy__wait_current();
+    if (ready) {
+        eddy__waker_drop(me);
+        return 0;
+    }
+    return eddy__wait_current();
 }
 
 /* Drives the set until `until` completes (or, with NULL, until the set is
