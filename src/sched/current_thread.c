@@ -168,15 +168,6 @@ static void finish(eddy_ct_sched *s, eddy_task *t, void *result, int status)
     eddy__task_complete(t, result, status);
 }
 
-/* Files a task that switched out as `exit` says, when it did not finish. */
-static inline void file_switched_out(eddy_ct_sched *s, eddy_task *t)
-{
-    if (t->exit == TASK_YIELDED)
-        eddy__queue_push(&s->deferred, t);
-    else if (eddy__task_transition_to_idle(t))
-        eddy__queue_push(&s->run, t);
-}
-
 static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
 {
     uint64_t prev = eddy__task_begin_run(t);
@@ -191,7 +182,7 @@ static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
         return;
     }
     if (back->exit != TASK_DONE) {
-        file_switched_out(s, back);
+        eddy__queue_file_switched_out(&s->run, &s->deferred, back);
         return;
     }
     eddy__task_release_stack(th, back);
@@ -215,7 +206,7 @@ static eddy_task *ct_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
     s->remote_countdown--;
     s->event_countdown--;
     eddy__queue_pop_warm(&s->run);
-    file_switched_out(s, t);
+    eddy__queue_file_switched_out(&s->run, &s->deferred, t);
     eddy__task_begin_run(next);
     return next;
 }

@@ -68,15 +68,6 @@ static void disown(eddy_local_set *set, eddy_task *t)
     set->owned_count--;
 }
 
-/* Files a task that switched out as `exit` says, when it did not finish. */
-static inline void file_switched_out(eddy_local_set *set, eddy_task *t)
-{
-    if (t->exit == TASK_YIELDED)
-        eddy__queue_push(&set->deferred, t);
-    else if (eddy__task_transition_to_idle(t))
-        eddy__queue_push(&set->run, t);
-}
-
 /* Wakes the driving task if it is parked waiting for set work. Inside the
  * set's loop, on its thread, the driving task is running, so a wake from a
  * set task skips the lock (a waker still here, if the driving task was
@@ -181,7 +172,7 @@ static eddy_task *set_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
     set->tick++;
     set->batch_left--;
     eddy__queue_pop_warm(&set->run);
-    file_switched_out(set, t);
+    eddy__queue_file_switched_out(&set->run, &set->deferred, t);
     eddy__task_begin_run(next);
     return next;
 }
@@ -264,7 +255,7 @@ static void run_task(eddy_local_set *set, eddy_thread *th, eddy_task *t)
     } else if ((t = back)->exit != TASK_DONE) {
         /* t is the task that came back: the one run, or one that another
          * handed off to (set_handoff). */
-        file_switched_out(set, t);
+        eddy__queue_file_switched_out(&set->run, &set->deferred, t);
         return;
     } else {
         eddy__task_release_stack(th, t);

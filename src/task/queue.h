@@ -68,4 +68,17 @@ static inline void eddy__queue_append(eddy_task_queue *to, eddy_task_queue *from
     from->head = from->tail = NULL;
 }
 
+/* Files a task that switched out without finishing, as t->exit says, for
+ * a scheduler whose run queue only its own thread pops (current-thread,
+ * LocalSet): a yielded task waits in `deferred`; a parked one goes back
+ * to `run` if it was woken meanwhile, and is otherwise left to its waker. */
+static inline void eddy__queue_file_switched_out(eddy_task_queue *run, eddy_task_queue *deferred,
+                                                 eddy_task *t)
+{
+    if (t->exit == TASK_YIELDED)
+        eddy__queue_push(deferred, t);
+    else if (eddy__task_transition_to_idle(t))
+        eddy__queue_push(run, t);
+}
+
 #endif /* EDDY_TASK_QUEUE_H */
