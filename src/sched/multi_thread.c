@@ -448,8 +448,7 @@ static eddy_task *pop_for_handoff(mt_worker *w, uint32_t tick)
 static eddy_task *handoff_on(mt_worker *w, eddy_thread *th, eddy_task *t)
 {
     if (t->exit != TASK_YIELDED || th->home != &th->sched_fiber || w->lifo ||
-        w->remote_countdown <= 1 || w->event_countdown <= 1 ||
-        atomic_load_explicit(&w->rt->shutting_down, memory_order_relaxed))
+        w->remote_countdown <= 1 || w->event_countdown <= 1)
         return NULL;
     eddy_task *next = pop_for_handoff(w, w->tick + 1);
     if (!next)
