@@ -232,14 +232,6 @@ static void *endless_link(void *arg)
     return NULL;
 }
 
-static void *endless_sleeper(void *arg)
-{
-    (void)arg;
-    int rc = eddy_sleep(5);
-    atomic_store(&endless_timer_fired, 1);
-    return T_PTR(rc == 0);
-}
-
 static void *endless_remote_task(void *arg)
 {
     (void)arg;
@@ -259,7 +251,7 @@ static void *endless_remote_spawner(void *arg)
 static void *root_endless(void *arg)
 {
     (void)arg;
-    eddy_task *s = eddy_spawn(endless_sleeper, NULL);
+    eddy_task *s = eddy_spawn(t_sleep_then_set_flag, &endless_timer_fired);
     eddy_detach(eddy_spawn(endless_link, NULL));
     void *r = NULL;
     int ok = eddy_join(s, &r) == 0 && T_INT(r);

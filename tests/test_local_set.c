@@ -246,23 +246,12 @@ Test(local_set, yielding_tasks_take_turns_in_order, .timeout = T_TIMEOUT)
     cr_assert_str_eq(turn_log, "abcabcabcabc");
 }
 
-static atomic_int aborted_yields, saw_abort;
-
-static void *yields_until_aborted(void *arg)
-{
-    (void)arg;
-    int rc;
-    while ((rc = eddy_yield()) == 0)
-        atomic_fetch_add(&aborted_yields, 1);
-    if (rc == -ECANCELED)
-        atomic_fetch_add(&saw_abort, 1);
-    return NULL;
-}
+static t_yield_count victim_count;
 
 static void *yields_then_aborts(void *arg)
 {
     eddy_task *victim = arg;
-    while (atomic_load(&aborted_yields) < 20)
+    while (atomic_load(&victim_count.yields) < 20)
         if (eddy_yield() != 0)
             return T_PTR(0);
     eddy_abort(victim);
@@ -276,7 +265,7 @@ static void *set_with_an_abort(void *arg)
 {
     (void)arg;
     eddy_local_set *set = eddy_local_set_new();
-    eddy_task *victim = eddy_local_set_spawn_local(set, yields_until_aborted, NULL);
+    eddy_task *victim = eddy_local_set_spawn_local(set, t_yield_until_aborted, &victim_count);
     eddy_task *killer = eddy_local_set_spawn_local(set, yields_then_aborts, victim);
     int ok = eddy_local_set_wait(set) == 0;
     void *r = NULL;
@@ -289,7 +278,7 @@ static void *set_with_an_abort(void *arg)
 Test(local_set, an_aborted_yielding_task_sees_the_abort, .timeout = T_TIMEOUT)
 {
     cr_assert(T_INT(t_run_local(set_with_an_abort, NULL)));
-    cr_assert_eq(atomic_load(&saw_abort), 1);
+    cr_assert(atomic_load(&victim_count.saw_abort));
 }
 
 /* Two set tasks that only ever wake each other and park: each park hands
@@ -299,14 +288,6 @@ Test(local_set, an_aborted_yielding_task_sees_the_abort, .timeout = T_TIMEOUT)
  * thread), or the pair would never see the flags that stop it. */
 static t_pair pair;
 static atomic_int pair_slept, pair_remote_woken;
-
-static void *pair_sleeper(void *arg)
-{
-    (void)arg;
-    int rc = eddy_sleep(5);
-    atomic_store(&pair_slept, 1);
-    return T_PTR(rc == 0);
-}
 
 static void *pair_remote_waiter(void *arg)
 {
@@ -336,7 +317,7 @@ static void *set_with_a_pair(void *arg)
     eddy_task *t[4] = {
         eddy_local_set_spawn_local(set, t_pair_member, &pair.side[0]),
         eddy_local_set_spawn_local(set, t_pair_member, &pair.side[1]),
-        eddy_local_set_spawn_local(set, pair_sleeper, NULL),
+        eddy_local_set_spawn_local(set, t_sleep_then_set_flag, &pair_slept),
         eddy_local_set_spawn_local(set, pair_remote_waiter, rx),
     };
     pthread_t th = t_thread_start(pair_remote_sender, tx);

@@ -191,14 +191,6 @@ static void *hy_yielder(void *arg)
     return T_PTR(1);
 }
 
-static void *hy_sleeper(void *arg)
-{
-    (void)arg;
-    int rc = eddy_sleep(5);
-    atomic_store(&hy_timer_fired, 1);
-    return T_PTR(rc == 0);
-}
-
 /* Spawned from a plain thread: through the inject queue, from which a
  * worker takes a share and queues the rest, not started, in its ring. */
 static void *hy_remote_task(void *arg)
@@ -232,7 +224,7 @@ static void *hy_root(void *arg)
         t[i] = eddy_spawn(hy_yielder, &hy_yields[i]);
     for (int i = HY_MIGRATABLE; i < HY_MIGRATABLE + HY_PINNED; i++)
         t[i] = eddy_spawn_local(hy_yielder, &hy_yields[i]);
-    eddy_task *s = eddy_spawn(hy_sleeper, NULL);
+    eddy_task *s = eddy_spawn(t_sleep_then_set_flag, &hy_timer_fired);
     int ok = s != NULL;
     for (int i = 0; i < HY_MIGRATABLE + HY_PINNED; i++) {
         void *r = NULL;
@@ -257,21 +249,10 @@ Test(multi_thread, yielding_tasks_leave_room_for_timers_remote_and_pinned_tasks,
     cr_assert(hy_everyone_progressed());
 }
 
-/* Yields until aborted: the abort is seen however the task is resumed
- * (the join's -ECANCELED alone would not say so). */
+/* Tasks that yield until aborted, among others that yield: the abort is
+ * seen however a victim is resumed. */
 enum { YA_TASKS = 6 };
-static atomic_int ya_saw_abort;
-
-static void *ya_until_aborted(void *arg)
-{
-    atomic_int *count = arg;
-    int rc;
-    while ((rc = eddy_yield()) == 0)
-        atomic_fetch_add(count, 1);
-    if (rc == -ECANCELED)
-        atomic_fetch_add(&ya_saw_abort, 1);
-    return NULL;
-}
+static t_yield_count ya_counts[YA_TASKS];
 
 static void *ya_yields_1000(void *arg)
 {
@@ -285,16 +266,15 @@ static void *ya_yields_1000(void *arg)
 static void *ya_root(void *arg)
 {
     (void)arg;
-    static atomic_int counts[YA_TASKS];
     eddy_task *victims[YA_TASKS], *others[YA_TASKS];
     for (int i = 0; i < YA_TASKS; i++) {
-        victims[i] = eddy_spawn(ya_until_aborted, &counts[i]);
+        victims[i] = eddy_spawn(t_yield_until_aborted, &ya_counts[i]);
         others[i] = eddy_spawn(ya_yields_1000, NULL);
     }
     int ok = 1;
     for (int i = 0; i < YA_TASKS; i++) {
         bool yielded;
-        T_YIELD_UNTIL(yielded, atomic_load(&counts[i]) >= 20);
+        T_YIELD_UNTIL(yielded, atomic_load(&ya_counts[i].yields) >= 20);
         ok &= yielded;
     }
     for (int i = 0; i < YA_TASKS; i++)
@@ -312,7 +292,8 @@ Test(multi_thread, an_aborted_yielding_task_sees_the_abort, .timeout = 120)
     eddy_runtime *rt = mt_rt(2);
     cr_assert(T_INT(t_rt_block_on(rt, ya_root, NULL)));
     cr_assert_eq(eddy_runtime_free(rt), 0);
-    cr_assert_eq(atomic_load(&ya_saw_abort), YA_TASKS);
+    for (int i = 0; i < YA_TASKS; i++)
+        cr_assert(atomic_load(&ya_counts[i].saw_abort), "victim %d", i);
 }
 
 /* ---- wakes from other threads ---- */

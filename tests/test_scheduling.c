@@ -251,14 +251,6 @@ Test(scheduling, yield_loop_sees_remote_tasks, .timeout = T_TIMEOUT)
 static t_pair pair;
 static atomic_int pair_timer_fired, pair_remote_ran;
 
-static void *pair_sleeper(void *arg)
-{
-    (void)arg;
-    int rc = eddy_sleep(5);
-    atomic_store(&pair_timer_fired, 1);
-    return T_PTR(rc == 0);
-}
-
 static void *pair_remote_task(void *arg)
 {
     (void)arg;
@@ -280,7 +272,7 @@ static void *root_pair(void *arg)
     (void)arg;
     eddy_task *a = eddy_spawn(t_pair_member, &pair.side[0]);
     eddy_task *b = eddy_spawn(t_pair_member, &pair.side[1]);
-    eddy_task *s = eddy_spawn(pair_sleeper, NULL);
+    eddy_task *s = eddy_spawn(t_sleep_then_set_flag, &pair_timer_fired);
     void *ra = NULL, *rb = NULL, *rs = NULL;
     int ok = eddy_join(a, &ra) == 0 && eddy_join(b, &rb) == 0 && eddy_join(s, &rs) == 0;
     return T_PTR(ok && T_INT(ra) && T_INT(rb) && T_INT(rs));

@@ -209,6 +209,35 @@ static inline void *t_set_flag(void *arg)
     return arg;
 }
 
+/* From a task: sleeps 5 ms, then sets *(atomic_int *)arg to 1, for tests
+ * where a timer must get to fire. Returns whether the sleep succeeded. */
+static inline void *t_sleep_then_set_flag(void *arg)
+{
+    int rc = eddy_sleep(5);
+    atomic_store((atomic_int *)arg, 1);
+    return T_PTR(rc == 0);
+}
+
+/* What t_yield_until_aborted saw. */
+typedef struct t_yield_count {
+    atomic_int yields;
+    atomic_int saw_abort; /* the yield that ended it said -ECANCELED */
+} t_yield_count;
+
+/* From a task: yields until a yield fails, counting into *(t_yield_count *)
+ * arg. An aborted task's join says -ECANCELED whatever it did; saw_abort
+ * tells that the yield itself saw the abort, however it was resumed. */
+static inline void *t_yield_until_aborted(void *arg)
+{
+    t_yield_count *c = arg;
+    int rc;
+    while ((rc = eddy_yield()) == 0)
+        atomic_fetch_add(&c->yields, 1);
+    if (rc == -ECANCELED)
+        atomic_store(&c->saw_abort, 1);
+    return NULL;
+}
+
 /* Two tasks that only ever wake each other and park, for the tests of
  * hand-offs: each park hands the thread straight to the partner, and the
  * pair stops only when both flags it watches are set, by work that the
