@@ -622,3 +622,62 @@ Test(multi_thread, timer_firing_races_another_wake, .timeout = T_TIMEOUT)
     cr_assert_eq(atomic_load(&race_woken) + atomic_load(&race_timed_out), 3 * RACE_ROUNDS);
     cr_assert_gt(atomic_load(&race_timed_out), 0);
 }
+
+/* ---- a timer whose worker is stuck in a task that never yields ---- */
+
+/* Each worker fires the timers its own tasks armed, at its driver polls. A
+ * worker stuck in a long task polls nothing, so the other worker, parked in
+ * the driver, must wait for those timers too and fire them. Here the
+ * sleeper arms its timer on the root's worker, which then spins until the
+ * sleeper is done; the idle worker parked with no timer to wait for, so
+ * the arm must also wake it to look again. (It would wake on its own only
+ * to hand back cold stacks, and this test makes too few for that.) */
+static atomic_long stuck_armed_on;
+static atomic_int stuck_done;
+
+static void *stuck_sleeper(void *arg)
+{
+    (void)arg;
+    atomic_store(&stuck_armed_on, tid());
+    /* Meanwhile the other worker, woken by our spawn, finds nothing to do
+     * and parks again (if it is slower, it sees our timer when it parks,
+     * and the test shows less). */
+    struct timespec settle = { 0, 30 * 1000 * 1000 };
+    nanosleep(&settle, NULL);
+    eddy_sleep(20);
+    atomic_store(&stuck_done, 1);
+    return NULL;
+}
+
+static void *stuck_root(void *arg)
+{
+    (void)arg;
+    /* Until the sleeper runs (so arms its timer) on this worker. */
+    for (int round = 0; round < 100; round++) {
+        atomic_store(&stuck_armed_on, 0);
+        atomic_store(&stuck_done, 0);
+        eddy_task *s = eddy_spawn(stuck_sleeper, NULL);
+        if (!s)
+            return T_PTR(0);
+        while (atomic_load(&stuck_armed_on) == 0)
+            eddy_yield();
+        if (atomic_load(&stuck_armed_on) != tid()) {
+            eddy_join(s, NULL);
+            continue;
+        }
+        struct timespec d = t_deadline(T_WAIT_SECONDS);
+        while (!atomic_load(&stuck_done) && !t_past(&d))
+            ; /* no yield: this worker polls nothing meanwhile */
+        int ok = atomic_load(&stuck_done);
+        eddy_join(s, NULL);
+        return T_PTR(ok ? 1 : 0);
+    }
+    return T_PTR(2); /* never ran on this worker: nothing was tested */
+}
+
+Test(multi_thread, a_timer_fires_while_its_worker_is_stuck_in_a_task, .timeout = T_TIMEOUT + 10)
+{
+    eddy_runtime *rt = mt_rt(2);
+    cr_assert_eq(T_INT(t_rt_block_on(rt, stuck_root, NULL)), 1);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}

@@ -45,7 +45,11 @@ bool eddy__time_disarm(eddy_time_driver *td, eddy_timer *t)
 
 int eddy__time_park_timeout(const eddy_time_driver *td)
 {
-    uint64_t next = eddy__wheel_next_expiration(&td->wheel);
+    return eddy__time_timeout_until(td, eddy__wheel_next_expiration(&td->wheel));
+}
+
+int eddy__time_timeout_until(const eddy_time_driver *td, uint64_t next)
+{
     if (next == UINT64_MAX)
         return -1;
     uint64_t now_ns = eddy__time_now(td);

@@ -29,6 +29,9 @@ bool eddy__time_disarm(eddy_time_driver *td, eddy_timer *t);
 /* How long the scheduler may park before the next timer is due, in ms
  * (rounded up); -1 when no timer is armed. */
 int eddy__time_park_timeout(const eddy_time_driver *td);
+/* The same for an instant `next` in wheel ms on td's clock (UINT64_MAX:
+ * none), for schedulers that keep several wheels on one clock. */
+int eddy__time_timeout_until(const eddy_time_driver *td, uint64_t next);
 
 /* Fires every timer due by now. Returns how many fired. */
 unsigned eddy__time_process(eddy_time_driver *td);

@@ -340,34 +340,17 @@ static eddy_mt_sched *rt_of(eddy_sched *base)
 
 static void mt_timer_arm(eddy_sched *base, eddy_timer *timer, uint64_t deadline)
 {
-    eddy_mt_sched *rt = rt_of(base);
-    pthread_mutex_lock(&rt->time_lock);
-    uint64_t before = eddy__wheel_next_expiration(&rt->time.wheel);
-    eddy__time_arm(&rt->time, timer, deadline);
-    bool earlier = timer->deadline < before;
-    pthread_mutex_unlock(&rt->time_lock);
-    /* A worker parked in the driver computed its time-out before this
-     * timer existed. */
-    if (earlier)
-        eddy__driver_unpark(rt->driver);
+    eddy__mt_timer_arm(rt_of(base), timer, deadline);
 }
 
 static bool mt_timer_disarm(eddy_sched *base, eddy_timer *timer)
 {
-    eddy_mt_sched *rt = rt_of(base);
-    /* Most timers are disarmed by the task they woke, after the wheel is
-     * done with them: no need for the shared lock then. */
-    if (!atomic_load_explicit(&timer->armed, memory_order_acquire))
-        return true;
-    pthread_mutex_lock(&rt->time_lock);
-    bool fired = eddy__time_disarm(&rt->time, timer);
-    pthread_mutex_unlock(&rt->time_lock);
-    return fired;
+    return eddy__mt_timer_disarm(rt_of(base), timer);
 }
 
 static uint64_t mt_now(eddy_sched *base)
 {
-    return eddy__time_now(&rt_of(base)->time);
+    return eddy__mt_time_now(rt_of(base));
 }
 
 static eddy_sched *mt_local_sched(eddy_sched *base)
@@ -544,25 +527,17 @@ static inline void run_task(mt_worker *w, eddy_thread *th, eddy_task *t)
         notify_all(rt); /* the last task is done: the workers may leave */
 }
 
-/* Fires due timers; dispatches I/O if this worker gets the driver. */
-static void poll_driver(mt_worker *w, bool block)
+/* Fires this worker's due timers; dispatches I/O, and fires the timers of
+ * threads that are not workers, if this worker gets the driver. */
+static void poll_driver(mt_worker *w)
 {
     eddy_mt_sched *rt = w->rt;
-    if (pthread_mutex_trylock(&rt->driver_lock) != 0)
-        return;
-    int timeout = 0;
-    if (block) {
-        pthread_mutex_lock(&rt->time_lock);
-        timeout = eddy__time_park_timeout(&rt->time);
-        pthread_mutex_unlock(&rt->time_lock);
-        eddy__driver_park(rt->driver, timeout);
-    } else {
+    if (pthread_mutex_trylock(&rt->driver_lock) == 0) {
         eddy__driver_poll(rt->driver);
+        eddy__mt_time_fire_outside(rt);
+        pthread_mutex_unlock(&rt->driver_lock);
     }
-    pthread_mutex_lock(&rt->time_lock);
-    eddy__time_process(&rt->time);
-    pthread_mutex_unlock(&rt->time_lock);
-    pthread_mutex_unlock(&rt->driver_lock);
+    eddy__mt_time_fire_own(w);
 }
 
 /* Releases the yielded tasks onto the queues. */
@@ -595,6 +570,14 @@ static bool done(eddy_mt_sched *rt)
            !eddy__shared_has_work(rt->base.shared);
 }
 
+/* The earlier of two time-outs in ms, where -1 is none. */
+static int earlier_ms(int a, int b)
+{
+    if (a < 0)
+        return b;
+    return b >= 0 && b < a ? b : a;
+}
+
 /* Puts the worker to sleep until there is work for it. */
 static void park(mt_worker *w)
 {
@@ -615,6 +598,9 @@ static void park(mt_worker *w)
     if (rt->cfg.on_thread_park)
         rt->cfg.on_thread_park(rt->cfg.hook_arg);
     int trim_ms = eddy__stack_pool_trim(-1); /* when our cold stacks are due */
+    /* Before the park lock, which a timer's wake may take: only our own
+     * tasks arm timers in our wheel, and none of them runs now. */
+    int own_timer_ms = eddy__mt_time_own_timeout(w);
     pthread_mutex_lock(&w->park_lock);
     if (w->park_state == PARK_NOTIFIED || done(rt) || atomic_load(&w->remote_len)) {
         w->park_state = PARK_EMPTY;
@@ -625,32 +611,30 @@ static void park(mt_worker *w)
         w->park_state = PARK_DRIVER;
         eddy__driver_prepare_park(rt->driver);
         pthread_mutex_unlock(&w->park_lock);
-        pthread_mutex_lock(&rt->time_lock);
-        int timeout = eddy__time_park_timeout(&rt->time);
-        pthread_mutex_unlock(&rt->time_lock);
-        if (trim_ms >= 0 && (timeout < 0 || trim_ms < timeout))
-            timeout = trim_ms;
-        eddy__driver_park(rt->driver, timeout);
-        pthread_mutex_lock(&rt->time_lock);
-        eddy__time_process(&rt->time);
-        pthread_mutex_unlock(&rt->time_lock);
+        int timeout = eddy__mt_time_driver_park_begin(rt);
+        eddy__driver_park(rt->driver, earlier_ms(timeout, trim_ms));
+        eddy__mt_time_driver_park_end(rt);
         pthread_mutex_unlock(&rt->driver_lock);
         pthread_mutex_lock(&w->park_lock);
         w->park_state = PARK_EMPTY;
         pthread_mutex_unlock(&w->park_lock);
     } else {
         w->park_state = PARK_CONDVAR;
+        /* Our own timers are ours to fire: the worker in the driver may
+         * be busy running tasks by the time they are due. */
+        int limit_ms = earlier_ms(own_timer_ms, trim_ms);
         struct timespec until = { 0, 0 };
-        if (trim_ms >= 0)
-            until = eddy__timespec_from_ns(eddy__deadline_after_ms((uint64_t)trim_ms));
+        if (limit_ms >= 0)
+            until = eddy__timespec_from_ns(eddy__deadline_after_ms((uint64_t)limit_ms));
         while (w->park_state == PARK_CONDVAR) {
-            if (trim_ms < 0)
+            if (limit_ms < 0)
                 pthread_cond_wait(&w->park_cond, &w->park_lock);
             else if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &until) == ETIMEDOUT)
                 break; /* back to the loop, which parks again after trimming */
         }
         w->park_state = PARK_EMPTY;
         pthread_mutex_unlock(&w->park_lock);
+        eddy__mt_time_fire_own(w);
     }
     if (rt->cfg.on_thread_unpark)
         rt->cfg.on_thread_unpark(rt->cfg.hook_arg);
@@ -690,12 +674,12 @@ static void *worker_main(void *arg)
         w->tick++;
         if (--w->event_countdown == 0) {
             w->event_countdown = rt->cfg.event_interval;
-            poll_driver(w, false);
+            poll_driver(w);
             flush_deferred(w);
         }
         eddy_task *t = next_task(w);
         if (!t && !eddy__queue_empty(&w->deferred)) {
-            poll_driver(w, false);
+            poll_driver(w);
             flush_deferred(w);
             continue;
         }
@@ -729,9 +713,7 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
     rt->base.ops = &mt_ops;
     rt->cfg = *cfg;
     rt->nworkers = cfg->worker_threads;
-    eddy__time_init(&rt->time, false);
     eddy__lock_init(&rt->driver_lock);
-    eddy__lock_init(&rt->time_lock);
     eddy__lock_init(&rt->idle_lock);
     for (unsigned i = 0; i < MT_OWNED_SHARDS; i++)
         eddy__spin_init(&rt->owned[i].lock);
@@ -741,7 +723,7 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
         memset(rt->workers, 0, rt->nworkers * sizeof *rt->workers);
     rt->sleepers = calloc(rt->nworkers, sizeof *rt->sleepers);
     rt->driver = eddy__driver_new();
-    if (!rt->workers || !rt->sleepers || !rt->driver)
+    if (!rt->workers || !rt->sleepers || !rt->driver || eddy__mt_time_init(rt) < 0)
         goto fail;
     rt->base.shared = eddy__shared_new(cfg, &rt->base, rt->driver);
     if (!rt->base.shared)
@@ -786,6 +768,7 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
     return 0;
 
 fail:
+    eddy__mt_time_destroy(rt);
     if (rt->base.shared)
         eddy__shared_unref(rt->base.shared);
     if (rt->driver)
@@ -822,7 +805,7 @@ void eddy__mt_destroy(eddy_mt_sched *rt)
     eddy__driver_unref(rt->driver);
     eddy__shared_unref(rt->base.shared);
     pthread_mutex_destroy(&rt->driver_lock);
-    pthread_mutex_destroy(&rt->time_lock);
+    eddy__mt_time_destroy(rt);
     pthread_mutex_destroy(&rt->idle_lock);
     free(rt->workers);
     free(rt->sleepers);

@@ -73,6 +73,12 @@ struct mt_worker {
 
 #define MT_OWNED_SHARDS 16
 
+/* A wheel of timers on the runtime's clock (sched/mt_time.c). */
+typedef struct mt_timer_shard {
+    _Alignas(MT_LINE) pthread_mutex_t lock;
+    eddy_time_driver time;
+} mt_timer_shard;
+
 /* As mt_worker, grouped by how often which threads write: the read-mostly
  * part first, then each part the workers write on their own lines. The
  * runtime holding it is allocated aligned (runtime.c). */
@@ -86,8 +92,10 @@ struct eddy_mt_sched {
     atomic_uint enter_guards;
     /* Held by the worker parked in, or polling, the driver. */
     _Alignas(MT_LINE) pthread_mutex_t driver_lock;
-    _Alignas(MT_LINE) pthread_mutex_t time_lock;
-    eddy_time_driver time;
+    /* Timers: a wheel per worker, then one for other threads; and the
+     * wheel ms at which the worker parked in the driver will wake. */
+    mt_timer_shard *timers;
+    _Alignas(MT_LINE) _Atomic uint64_t driver_deadline;
     /* Idle coordination. */
     _Alignas(MT_LINE) pthread_mutex_t idle_lock;
     atomic_uint searching;
@@ -101,6 +109,26 @@ struct eddy_mt_sched {
         eddy_task *head;
     } owned[MT_OWNED_SHARDS];
 };
+
+/* Timers (sched/mt_time.c). init: 0 or -ENOMEM; destroy: harmless after
+ * a failed init. */
+int eddy__mt_time_init(eddy_mt_sched *rt);
+void eddy__mt_time_destroy(eddy_mt_sched *rt);
+uint64_t eddy__mt_time_now(eddy_mt_sched *rt);
+/* Arms in the wheel of the calling worker (the outside wheel on other
+ * threads); disarms wherever it was armed; returns whether it had fired. */
+void eddy__mt_timer_arm(eddy_mt_sched *rt, eddy_timer *timer, uint64_t deadline);
+bool eddy__mt_timer_disarm(eddy_mt_sched *rt, eddy_timer *timer);
+/* Fires the due timers of w's wheel, or of the outside wheel. */
+void eddy__mt_time_fire_own(mt_worker *w);
+void eddy__mt_time_fire_outside(eddy_mt_sched *rt);
+/* ms until w's next timer, -1 for none: how long w may sleep off the
+ * driver. */
+int eddy__mt_time_own_timeout(mt_worker *w);
+/* Around a park in the driver: begin returns the time-out for the earliest
+ * timer of every wheel (-1: none); end fires every wheel. */
+int eddy__mt_time_driver_park_begin(eddy_mt_sched *rt);
+void eddy__mt_time_driver_park_end(eddy_mt_sched *rt);
 
 /* Starts the workers. 0 or a negative errno. */
 int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg);

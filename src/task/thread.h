@@ -146,7 +146,7 @@ static inline __attribute__((always_inline)) int eddy__task_park_until(eddy_thre
     eddy__task_switch_out(th, t, TASK_PARKED);
     /* The timer belongs to the scheduler the task parked on; a pinned or
      * current-thread task is resumed there, a migrating one may not be,
-     * which is why multi-thread timers are shared under a lock. */
+     * which is why a multi-thread timer remembers its wheel. */
     bool fired = s->ops->timer_disarm(s, &t->timer);
     if (eddy__task_is_cancelled(t))
         return -ECANCELED;

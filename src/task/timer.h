@@ -20,6 +20,8 @@ struct eddy_timer {
      * disarming a timer that fired (cleared, with release, once `fire`
      * has returned). */
     atomic_bool armed;
+    unsigned shard;             /* the multi-thread runtime: which of its
+                                   wheels holds it (sched/mt_time.c) */
     void *owner;                /* the scheduler whose wheel holds it, for
                                    schedulers that lend another's (LocalSet) */
 };
