@@ -24,8 +24,9 @@ static mt_worker *current_worker(eddy_mt_sched *rt)
     return w && w->rt == rt ? w : NULL;
 }
 
-/* Tasks a worker takes from the inject queue at once, at most (half its
- * ring). */
+/* Tasks a worker takes from the inject queue at once, at most: each costs
+ * a miss in the walk that cuts the share, under no lock but with the
+ * queue taken away from the other workers meanwhile. */
 #define INJECT_SHARE_MAX 128
 
 /* ---- owned tasks ---- */
