@@ -291,8 +291,15 @@ eddy_stack *eddy__stack_get(size_t size, bool guarded)
 {
     struct stack_cache *c = cache();
     if (c->size == size && c->guarded == guarded) {
-        if (c->count)
-            return c->hot[--c->count];
+        if (c->count) {
+            eddy_stack *s = c->hot[--c->count];
+            /* The next task to start will read the next one's header
+             * first thing; with many tasks asleep it has gone cold, behind
+             * a TLB miss that its start would wait on. */
+            if (c->count)
+                __builtin_prefetch(c->hot[c->count - 1], 1);
+            return s;
+        }
         eddy_stack *s = refill(c, size, guarded);
         if (s)
             return s;
