@@ -206,6 +206,62 @@ static void aborted_task_calls(eddy_sync_flavor f)
 }
 BOTH_FLAVORS(oneshot, calls_in_an_aborted_task, aborted_task_calls)
 
+/* ---- several receivers at once ---- */
+
+/* A LOCAL receiver with no deadline waits in the channel itself, and only
+ * one fits there: the others wait as the SHARED ones do. Whichever way
+ * they wait, one receiver gets the value and the others learn that none
+ * is left; and the place is free again after its receiver was aborted. */
+static void *receive_into(void *out)
+{
+    return T_PTR(eddy_oneshot_recv(rx, out));
+}
+
+static void *receive_until_into(void *out)
+{
+    return T_PTR(eddy_oneshot_recv_until(rx, out, eddy_deadline_in(20000)));
+}
+
+static void *root_several_receivers(void *arg)
+{
+    (void)arg;
+    make();
+    void *out[3] = { NULL, NULL, NULL };
+    eddy_task *r[3] = { spawn(receive_into, &out[0]), spawn(receive_into, &out[1]),
+                        spawn(receive_until_into, &out[2]) };
+    eddy_yield(); /* all three wait */
+    void *v = &v;
+    cr_expect_eq(eddy_oneshot_send(tx, &v), 0);
+    int got_value = 0, got_epipe = 0;
+    for (int i = 0; i < 3; i++) {
+        int rc = join_int(r[i], 0);
+        if (rc == 0 && out[i] == &v)
+            got_value++;
+        else if (rc == -EPIPE)
+            got_epipe++;
+    }
+    cr_expect_eq(got_value, 1);
+    cr_expect_eq(got_epipe, 2);
+    cr_expect_eq(eddy_oneshot_rx_release(rx), 0);
+
+    /* An aborted receiver leaves the place for the next one. */
+    make();
+    eddy_task *a = spawn(receive_into, &out[0]);
+    eddy_yield();
+    eddy_abort(a);
+    cr_expect_eq(join_int(a, -ECANCELED), -ECANCELED);
+    out[1] = NULL;
+    eddy_task *b = spawn(receive_into, &out[1]);
+    eddy_yield(); /* b waits */
+    cr_expect_eq(eddy_oneshot_send(tx, &v), 0);
+    cr_expect_eq(join_int(b, 0), 0);
+    cr_expect_eq(out[1], &v);
+    cr_expect_eq(eddy_oneshot_rx_release(rx), 0);
+    return NULL;
+}
+
+FLAVOR_TEST(oneshot, several_receivers)
+
 /* ---- values of other sizes ---- */
 
 struct big {

@@ -22,7 +22,12 @@ typedef struct oneshot {
     bool tx_done;     /* sender sent or released */
     bool rx_closed;   /* rx_close or rx_release: sends fail */
     bool has_value;   /* sent, not yet received */
-    sync_waitlist rx_waiters;     /* recv */
+    /* LOCAL: a task parked in recv with no deadline, completed by the
+     * sender through this field instead of a waiter node on its own
+     * stack, which has gone cold by then (see recv_parked). Borrowed:
+     * it clears the field itself before it can finish. */
+    eddy_task *parked;
+    sync_waitlist rx_waiters;     /* recv with a deadline; SHARED recv */
     sync_waitlist closed_waiters; /* tx_closed */
     struct eddy_oneshot_tx tx;
     struct eddy_oneshot_rx rx;
@@ -47,6 +52,7 @@ int eddy_oneshot_channel(const eddy_channel_opts *opts, eddy_oneshot_tx **tx,
     ch->elem_size = elem;
     ch->refs = 2;
     ch->tx_done = ch->rx_closed = ch->has_value = false;
+    ch->parked = NULL;
     ch->rx_waiters = ch->closed_waiters = (sync_waitlist){ NULL, NULL, 0 };
     *tx = &ch->tx;
     *rx = &ch->rx;
@@ -82,11 +88,15 @@ __attribute__((noinline)) static int tx_drop(eddy_oneshot_tx *tx, const void *va
     }
     ch->tx_done = true;
     /* The receiver learns either way: a value, or that none will come. */
+    eddy_task *parked = ch->parked;
+    ch->parked = NULL;
     eddy__sync_complete_all(&ch->core, &ch->rx_waiters, SYNC_GRANTED, &b);
     /* Nobody may wait for the sender's closed() once it is consumed. */
     eddy__sync_complete_all(&ch->core, &ch->closed_waiters, SYNC_GRANTED, &b);
     bool last = --ch->refs == 0;
     sync_unlock(&ch->core);
+    if (parked)
+        eddy__task_wake_by_ref(parked);
     sync_wakes_fire(&b);
     if (last)
         destroy(ch);
@@ -99,7 +109,8 @@ __attribute__((noinline)) static int tx_drop(eddy_oneshot_tx *tx, const void *va
  * A program makes a channel per request, and the full paths' generality
  * was most of their cost. */
 
-/* A send that nobody waits for, on a channel still open both ways. */
+/* A send on a channel still open both ways that no waiter node waits
+ * for: nobody waits, or the receiver is parked in the channel's slot. */
 static inline bool send_local_fast(oneshot *ch, const void *value)
 {
     if (!sync_local_enter(&ch->core, false) || ch->tx_done || ch->rx_closed ||
@@ -109,6 +120,11 @@ static inline bool send_local_fast(oneshot *ch, const void *value)
     ch->has_value = true;
     ch->tx_done = true;
     ch->refs--; /* from 2: neither end is gone, or one of the flags would say so */
+    eddy_task *parked = ch->parked;
+    if (parked) {
+        ch->parked = NULL;
+        eddy__task_wake_by_ref(parked);
+    }
     return true;
 }
 
@@ -154,12 +170,55 @@ int eddy_oneshot_tx_closed(eddy_oneshot_tx *tx)
     return eddy_oneshot_tx_closed_until(tx, EDDY_INSTANT_NEVER);
 }
 
+/* recv_parked found its short path does not apply. */
+#define RECV_NOT_PARKED 1
+
+/* A LOCAL receive with no deadline that must wait, from a task pinned to
+ * the owner thread: the task parks in the channel's slot rather than
+ * linking a waiter node on its own stack. By the time the value comes
+ * that stack has gone cold (a program has a channel per request, and
+ * thousands waiting), and completing a node there cost the sender a
+ * cache miss and the generic wait and wake machinery around it. Anything
+ * else, including a second receiver while the slot is taken, takes the
+ * general path, with the same outcome. */
+static inline __attribute__((always_inline)) int recv_parked(oneshot *ch, void *out)
+{
+    eddy_thread *th = eddy__thread();
+    eddy_task *t = th->task;
+    if (ch->core.shared || th->id != ch->core.owner || !t || !t->sched ||
+        atomic_load_explicit(&t->sched->owner, memory_order_relaxed) != ch->core.owner ||
+        ch->parked || ch->has_value || ch->tx_done || ch->rx_closed)
+        return RECV_NOT_PARKED;
+    ch->parked = t;
+    int rc;
+    do /* until the sender takes us out of the slot, or an abort */
+        rc = eddy__task_suspend(eddy__thread(), t, TASK_PARKED);
+    while (rc == 0 && ch->parked == t);
+    if (ch->parked == t) {
+        ch->parked = NULL; /* aborted with nothing come */
+        return rc;
+    }
+    if (rc < 0)
+        return rc; /* aborted as it came: the value stays for a later receive */
+    if (!ch->has_value)
+        return -EPIPE; /* the sender went without sending */
+    if (out)
+        sync_copy_value(out, ch->value, ch->elem_size);
+    ch->has_value = false;
+    return 0;
+}
+
 __attribute__((noinline)) static int recv_impl(eddy_oneshot_rx *rx, void *out, bool wait,
                                                eddy_instant deadline)
 {
     if (!rx)
         return -EINVAL;
     oneshot *ch = OF_RX(rx);
+    if (wait && deadline == EDDY_INSTANT_NEVER) {
+        int prc = recv_parked(ch, out);
+        if (prc != RECV_NOT_PARKED)
+            return prc;
+    }
     int erc = sync_enter(&ch->core, wait);
     if (erc)
         return erc;
