@@ -20,6 +20,20 @@ int eddy__current_context(eddy_enter_ctx *out)
     return -EPERM;
 }
 
+/* Hands a new task to sched; on failure drops it and returns NULL with
+ * errno set. */
+static eddy_task *spawn_on(eddy_sched *sched, eddy_task *t)
+{
+    int rc = sched->ops->spawn(sched, t);
+    if (rc < 0) {
+        eddy_detach(t);
+        eddy__task_cancel_unstarted(t);
+        errno = -rc;
+        return NULL;
+    }
+    return t;
+}
+
 eddy_task *eddy_spawn_with(const eddy_spawn_opts *opts, eddy_task_fn fn, void *arg)
 {
     if (!fn) {
@@ -43,19 +57,18 @@ eddy_task *eddy_spawn_with(const eddy_spawn_opts *opts, eddy_task_fn fn, void *a
         eddy__shared_spawn(ctx.shared, t);
         return t;
     }
-    rc = ctx.sched->ops->spawn(ctx.sched, t);
-    if (rc < 0) {
-        eddy_detach(t);
-        eddy__task_cancel_unstarted(t);
-        errno = -rc;
-        return NULL;
-    }
-    return t;
+    return spawn_on(ctx.sched, t);
 }
 
 eddy_task *eddy_spawn(eddy_task_fn fn, void *arg)
 {
-    return eddy_spawn_with(NULL, fn, arg);
+    /* The common case first, with nothing to look up or copy: a task
+     * spawning onto its own scheduler. */
+    eddy_task *cur = eddy__thread()->task;
+    if (!fn || !cur || !cur->sched)
+        return eddy_spawn_with(NULL, fn, arg);
+    eddy_task *t = eddy__task_new(NULL, fn, arg);
+    return t ? spawn_on(cur->sched, t) : NULL;
 }
 
 eddy_task *eddy_spawn_local(eddy_task_fn fn, void *arg)
