@@ -528,6 +528,22 @@ static inline void run_task(mt_worker *w, eddy_thread *th, eddy_task *t)
         notify_all(rt); /* the last task is done: the workers may leave */
 }
 
+/* A worker that went to sleep on its condition variable because we held
+ * the driver for a poll is woken to take it: we may not poll again for a
+ * long time (a task that never yields), and until someone waits in the
+ * driver, the timers of our wheel wait for us. */
+static void hand_driver_over(mt_worker *w)
+{
+    eddy_mt_sched *rt = w->rt;
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        mt_worker *v = &rt->workers[i];
+        if (v != w && atomic_load(&v->on_condvar)) {
+            unpark_worker(v);
+            return;
+        }
+    }
+}
+
 /* Fires this worker's due timers; dispatches I/O, and fires the timers of
  * threads that are not workers, if this worker gets the driver. */
 static void poll_driver(mt_worker *w)
@@ -537,6 +553,8 @@ static void poll_driver(mt_worker *w)
         eddy__driver_poll(rt->driver);
         eddy__mt_time_fire_outside(rt);
         pthread_mutex_unlock(&rt->driver_lock);
+        if (atomic_load(&rt->condvar_sleepers))
+            hand_driver_over(w);
     }
     eddy__mt_time_fire_own(w);
 }
@@ -621,18 +639,28 @@ static void park(mt_worker *w)
         pthread_mutex_unlock(&w->park_lock);
     } else {
         w->park_state = PARK_CONDVAR;
+        atomic_store(&w->on_condvar, true);
+        atomic_fetch_add(&rt->condvar_sleepers, 1);
+        /* The driver's holder hands it over when it lets go of a poll
+         * (hand_driver_over); if it let go before it could see us, we
+         * take it ourselves, through the loop, which parks again. */
+        bool holder_gone = pthread_mutex_trylock(&rt->driver_lock) == 0;
+        if (holder_gone)
+            pthread_mutex_unlock(&rt->driver_lock);
         /* Our own timers are ours to fire: the worker in the driver may
          * be busy running tasks by the time they are due. */
         int limit_ms = earlier_ms(own_timer_ms, trim_ms);
         struct timespec until = { 0, 0 };
         if (limit_ms >= 0)
             until = eddy__timespec_from_ns(eddy__deadline_after_ms((uint64_t)limit_ms));
-        while (w->park_state == PARK_CONDVAR) {
+        while (!holder_gone && w->park_state == PARK_CONDVAR) {
             if (limit_ms < 0)
                 pthread_cond_wait(&w->park_cond, &w->park_lock);
             else if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &until) == ETIMEDOUT)
                 break; /* back to the loop, which parks again after trimming */
         }
+        atomic_fetch_sub(&rt->condvar_sleepers, 1);
+        atomic_store(&w->on_condvar, false);
         w->park_state = PARK_EMPTY;
         pthread_mutex_unlock(&w->park_lock);
         eddy__mt_time_fire_own(w);

@@ -68,6 +68,7 @@ struct mt_worker {
     _Alignas(MT_LINE) pthread_mutex_t park_lock;
     pthread_cond_t park_cond;
     int park_state;             /* see multi_thread.c */
+    atomic_bool on_condvar;     /* park_state is PARK_CONDVAR; read unlocked */
     bool sleeping;              /* in the idle list (guarded by idle_lock) */
 };
 
@@ -100,6 +101,7 @@ struct eddy_mt_sched {
     _Alignas(MT_LINE) pthread_mutex_t idle_lock;
     atomic_uint searching;
     atomic_uint unparked;
+    atomic_uint condvar_sleepers; /* workers asleep off the driver */
     unsigned *sleepers;
     unsigned nsleepers;
     /* Every incomplete task, for shutdown: in shards by task id, so that
