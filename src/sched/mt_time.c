@@ -1,5 +1,4 @@
-/* The multi-thread runtime's timers: a wheel per worker, all on one clock,
- * and one more wheel for timers armed on threads that are not workers.
+/* The multi-thread runtime's timers: a wheel per worker, all on one clock.
  *
  * A task arms its timer in the wheel of the worker it runs on, and that
  * worker fires it from its own loop. So the wake lands in the queue of the
@@ -10,8 +9,7 @@
  * cores costs misses on its stack and its task object.
  *
  * Who fires what:
- * - a worker, at its driver polls, fires its own wheel, and the outside
- *   wheel when it gets the driver;
+ * - a worker, at its driver polls, fires its own wheel;
  * - the worker parked in the driver waits for the earliest timer of every
  *   wheel and fires them all when it wakes: it stands in for workers that
  *   are asleep, or busy in a long task;
@@ -19,7 +17,9 @@
  *   next timer (only its own tasks arm there, and none of them is running).
  *
  * A timer remembers its wheel: the task may be disarming it from another
- * worker by then. */
+ * worker by then. Only tasks arm timers, and a task of this runtime runs on
+ * one of its workers; should a timer ever be armed elsewhere, it goes to
+ * worker 0's wheel, which the worker in the driver fires too. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -35,11 +35,10 @@
 
 int eddy__mt_time_init(eddy_mt_sched *rt)
 {
-    unsigned n = rt->nworkers + 1;
-    rt->timers = aligned_alloc(MT_LINE, n * sizeof *rt->timers);
+    rt->timers = aligned_alloc(MT_LINE, rt->nworkers * sizeof *rt->timers);
     if (!rt->timers)
         return -ENOMEM;
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < rt->nworkers; i++) {
         eddy__lock_init(&rt->timers[i].lock);
         eddy__time_init(&rt->timers[i].time, false);
         /* One clock: deadlines in different wheels must compare. */
@@ -53,7 +52,7 @@ void eddy__mt_time_destroy(eddy_mt_sched *rt)
 {
     if (!rt->timers)
         return;
-    for (unsigned i = 0; i <= rt->nworkers; i++)
+    for (unsigned i = 0; i < rt->nworkers; i++)
         pthread_mutex_destroy(&rt->timers[i].lock);
     free(rt->timers);
     rt->timers = NULL;
@@ -68,7 +67,7 @@ uint64_t eddy__mt_time_now(eddy_mt_sched *rt)
 static unsigned shard_here(eddy_mt_sched *rt)
 {
     mt_worker *w = eddy__thread()->worker;
-    return w && w->rt == rt ? w->index : rt->nworkers;
+    return w && w->rt == rt ? w->index : 0;
 }
 
 void eddy__mt_timer_arm(eddy_mt_sched *rt, eddy_timer *timer, uint64_t deadline)
@@ -112,11 +111,6 @@ void eddy__mt_time_fire_own(mt_worker *w)
     fire(&w->rt->timers[w->index]);
 }
 
-void eddy__mt_time_fire_outside(eddy_mt_sched *rt)
-{
-    fire(&rt->timers[rt->nworkers]);
-}
-
 int eddy__mt_time_own_timeout(mt_worker *w)
 {
     mt_timer_shard *sh = &w->rt->timers[w->index];
@@ -130,7 +124,7 @@ int eddy__mt_time_driver_park_begin(eddy_mt_sched *rt)
 {
     atomic_store(&rt->driver_deadline, DRIVER_PARKING);
     uint64_t next = UINT64_MAX;
-    for (unsigned i = 0; i <= rt->nworkers; i++) {
+    for (unsigned i = 0; i < rt->nworkers; i++) {
         mt_timer_shard *sh = &rt->timers[i];
         pthread_mutex_lock(&sh->lock);
         uint64_t n = eddy__wheel_next_expiration(&sh->time.wheel);
@@ -146,6 +140,6 @@ int eddy__mt_time_driver_park_begin(eddy_mt_sched *rt)
 void eddy__mt_time_driver_park_end(eddy_mt_sched *rt)
 {
     atomic_store(&rt->driver_deadline, DRIVER_AWAKE);
-    for (unsigned i = 0; i <= rt->nworkers; i++)
+    for (unsigned i = 0; i < rt->nworkers; i++)
         fire(&rt->timers[i]);
 }

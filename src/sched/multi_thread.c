@@ -544,14 +544,13 @@ static void hand_driver_over(mt_worker *w)
     }
 }
 
-/* Fires this worker's due timers; dispatches I/O, and fires the timers of
- * threads that are not workers, if this worker gets the driver. */
+/* Fires this worker's due timers; dispatches I/O if this worker gets the
+ * driver. */
 static void poll_driver(mt_worker *w)
 {
     eddy_mt_sched *rt = w->rt;
     if (pthread_mutex_trylock(&rt->driver_lock) == 0) {
         eddy__driver_poll(rt->driver);
-        eddy__mt_time_fire_outside(rt);
         pthread_mutex_unlock(&rt->driver_lock);
         if (atomic_load(&rt->condvar_sleepers))
             hand_driver_over(w);
@@ -597,6 +596,61 @@ static int earlier_ms(int a, int b)
     return b >= 0 && b < a ? b : a;
 }
 
+/* With the park lock and the driver lock held: this worker waits in the
+ * driver; it fires timers and dispatches I/O for everyone. Returns with
+ * neither lock held. */
+static void park_in_driver(mt_worker *w, int trim_ms)
+{
+    eddy_mt_sched *rt = w->rt;
+    w->park_state = PARK_DRIVER;
+    eddy__driver_prepare_park(rt->driver);
+    pthread_mutex_unlock(&w->park_lock);
+    int timeout = eddy__mt_time_driver_park_begin(rt);
+    eddy__driver_park(rt->driver, earlier_ms(timeout, trim_ms));
+    eddy__mt_time_driver_park_end(rt);
+    pthread_mutex_unlock(&rt->driver_lock);
+    pthread_mutex_lock(&w->park_lock);
+    w->park_state = PARK_EMPTY;
+    pthread_mutex_unlock(&w->park_lock);
+}
+
+/* With the park lock held, the driver being taken: this worker sleeps on
+ * its condition variable, until woken, its own next timer, or its cold
+ * stacks are due. Returns without the park lock. */
+static void park_off_driver(mt_worker *w, int trim_ms, int own_timer_ms)
+{
+    eddy_mt_sched *rt = w->rt;
+    w->park_state = PARK_CONDVAR;
+    atomic_store(&w->on_condvar, true);
+    atomic_fetch_add(&rt->condvar_sleepers, 1);
+    /* The driver's holder hands it over when it lets go of a poll
+     * (hand_driver_over); if it let go before it could see us, we take
+     * it now. */
+    if (pthread_mutex_trylock(&rt->driver_lock) == 0) {
+        atomic_fetch_sub(&rt->condvar_sleepers, 1);
+        atomic_store(&w->on_condvar, false);
+        park_in_driver(w, trim_ms);
+        return;
+    }
+    /* Our own timers are ours to fire: the worker in the driver may be
+     * busy running tasks by the time they are due. */
+    int limit_ms = earlier_ms(own_timer_ms, trim_ms);
+    struct timespec until = { 0, 0 };
+    if (limit_ms >= 0)
+        until = eddy__timespec_from_ns(eddy__deadline_after_ms((uint64_t)limit_ms));
+    while (w->park_state == PARK_CONDVAR) {
+        if (limit_ms < 0)
+            pthread_cond_wait(&w->park_cond, &w->park_lock);
+        else if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &until) == ETIMEDOUT)
+            break; /* back to the loop, which parks again after trimming */
+    }
+    atomic_fetch_sub(&rt->condvar_sleepers, 1);
+    atomic_store(&w->on_condvar, false);
+    w->park_state = PARK_EMPTY;
+    pthread_mutex_unlock(&w->park_lock);
+    eddy__mt_time_fire_own(w);
+}
+
 /* Puts the worker to sleep until there is work for it. */
 static void park(mt_worker *w)
 {
@@ -625,45 +679,9 @@ static void park(mt_worker *w)
         w->park_state = PARK_EMPTY;
         pthread_mutex_unlock(&w->park_lock);
     } else if (pthread_mutex_trylock(&rt->driver_lock) == 0) {
-        /* This worker waits in the driver: it fires timers and dispatches
-         * I/O for everyone. */
-        w->park_state = PARK_DRIVER;
-        eddy__driver_prepare_park(rt->driver);
-        pthread_mutex_unlock(&w->park_lock);
-        int timeout = eddy__mt_time_driver_park_begin(rt);
-        eddy__driver_park(rt->driver, earlier_ms(timeout, trim_ms));
-        eddy__mt_time_driver_park_end(rt);
-        pthread_mutex_unlock(&rt->driver_lock);
-        pthread_mutex_lock(&w->park_lock);
-        w->park_state = PARK_EMPTY;
-        pthread_mutex_unlock(&w->park_lock);
+        park_in_driver(w, trim_ms);
     } else {
-        w->park_state = PARK_CONDVAR;
-        atomic_store(&w->on_condvar, true);
-        atomic_fetch_add(&rt->condvar_sleepers, 1);
-        /* The driver's holder hands it over when it lets go of a poll
-         * (hand_driver_over); if it let go before it could see us, we
-         * take it ourselves, through the loop, which parks again. */
-        bool holder_gone = pthread_mutex_trylock(&rt->driver_lock) == 0;
-        if (holder_gone)
-            pthread_mutex_unlock(&rt->driver_lock);
-        /* Our own timers are ours to fire: the worker in the driver may
-         * be busy running tasks by the time they are due. */
-        int limit_ms = earlier_ms(own_timer_ms, trim_ms);
-        struct timespec until = { 0, 0 };
-        if (limit_ms >= 0)
-            until = eddy__timespec_from_ns(eddy__deadline_after_ms((uint64_t)limit_ms));
-        while (!holder_gone && w->park_state == PARK_CONDVAR) {
-            if (limit_ms < 0)
-                pthread_cond_wait(&w->park_cond, &w->park_lock);
-            else if (pthread_cond_timedwait(&w->park_cond, &w->park_lock, &until) == ETIMEDOUT)
-                break; /* back to the loop, which parks again after trimming */
-        }
-        atomic_fetch_sub(&rt->condvar_sleepers, 1);
-        atomic_store(&w->on_condvar, false);
-        w->park_state = PARK_EMPTY;
-        pthread_mutex_unlock(&w->park_lock);
-        eddy__mt_time_fire_own(w);
+        park_off_driver(w, trim_ms, own_timer_ms);
     }
     if (rt->cfg.on_thread_unpark)
         rt->cfg.on_thread_unpark(rt->cfg.hook_arg);

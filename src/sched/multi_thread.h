@@ -93,8 +93,8 @@ struct eddy_mt_sched {
     atomic_uint enter_guards;
     /* Held by the worker parked in, or polling, the driver. */
     _Alignas(MT_LINE) pthread_mutex_t driver_lock;
-    /* Timers: a wheel per worker, then one for other threads; and the
-     * wheel ms at which the worker parked in the driver will wake. */
+    /* Timers: a wheel per worker; and the wheel ms at which the worker
+     * parked in the driver will wake. */
     mt_timer_shard *timers;
     _Alignas(MT_LINE) _Atomic uint64_t driver_deadline;
     /* Idle coordination. */
@@ -117,13 +117,12 @@ struct eddy_mt_sched {
 int eddy__mt_time_init(eddy_mt_sched *rt);
 void eddy__mt_time_destroy(eddy_mt_sched *rt);
 uint64_t eddy__mt_time_now(eddy_mt_sched *rt);
-/* Arms in the wheel of the calling worker (the outside wheel on other
- * threads); disarms wherever it was armed; returns whether it had fired. */
+/* Arms in the wheel of the calling worker; disarms wherever it was armed;
+ * returns whether it had fired. */
 void eddy__mt_timer_arm(eddy_mt_sched *rt, eddy_timer *timer, uint64_t deadline);
 bool eddy__mt_timer_disarm(eddy_mt_sched *rt, eddy_timer *timer);
-/* Fires the due timers of w's wheel, or of the outside wheel. */
+/* Fires the due timers of w's wheel. */
 void eddy__mt_time_fire_own(mt_worker *w);
-void eddy__mt_time_fire_outside(eddy_mt_sched *rt);
 /* ms until w's next timer, -1 for none: how long w may sleep off the
  * driver. */
 int eddy__mt_time_own_timeout(mt_worker *w);
