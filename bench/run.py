@@ -5,6 +5,7 @@ alternation, and prints medians and eddy/Tokio ratios (lower is better).
 
     bench/run.py [--quick] [--rounds R] [--runs N] [--http-secs S]
                  [--workloads a,b,...] [--out DIR] [--eddy BIN] [--tokio BIN]
+                 [--bare BIN]
 
 Each round runs, workload by workload, one process per (runtime, flavor),
 eddy and Tokio taking turns (eddy first in odd rounds, Tokio first in even
@@ -12,7 +13,9 @@ ones), so that machine noise falls on both alike. Each process does one
 warm-up run and N timed runs; a figure is the median of every timed run of
 every round. http_hello starts each runtime's server on 127.0.0.1, loads it
 with `wrk -t1 -c64 -dSs`, and reads the server's CPU time (utime + stime of
-/proc/PID/stat) before and after.
+/proc/PID/stat) before and after. Each http_hello round also serves the
+same load with no runtime at all (bench/peers/bare: one thread, one epoll or
+io_uring loop), the floor under both runtimes' figures.
 
 Writes DIR/results.jsonl (the JSON lines of WORKLOADS.md, a "runtime" field
 added), DIR/results.txt (the table), DIR/targets.md (the LocalRuntime's
@@ -44,6 +47,8 @@ WORKLOADS = [
 ]
 EDDY_FLAVORS = ["local", "current_thread", "localset", "multi_thread"]
 TOKIO_FLAVORS = ["current_thread", "localset", "multi_thread"]
+# The no-runtime servers of http_hello (bench/peers/bare/http.c).
+BARE_FLAVORS = ["epoll", "io_uring"]
 
 # eddy flavor -> the Tokio flavors it is compared with (the better one wins).
 PEERS = {
@@ -370,6 +375,7 @@ def table(res, workloads, header):
                 tpart = ", ".join(f"tokio {tf} {statistics.median(t['req_per_s']):,.0f}"
                                   for tf, t in ts if t)
                 lines.append(f"  eddy {f} {statistics.median(e['req_per_s']):,.0f}; {tpart}")
+    lines.extend(floor_lines(res))
     # notes and skips
     notes = []
     for (rt, w, f), why in sorted(res.skipped.items(), key=lambda kv: (kv[0][0], WORKLOADS.index(kv[0][1]) if kv[0][1] in WORKLOADS else 99, kv[0][2])):
@@ -385,6 +391,30 @@ def table(res, workloads, header):
         lines.append("")
         lines.extend(_dedupe_skips(notes))
     return "\n".join(lines)
+
+
+def floor_lines(res):
+    """http_hello with no runtime: the kernel's share of a request, and
+    each runtime's figure as a multiple of it."""
+    bare = [(f, res.median("bare", "http_hello", f)) for f in BARE_FLAVORS]
+    bare = [(f, v) for f, v in bare if v is not None]
+    if not bare:
+        return []
+    out = ["", "http_hello with no runtime at all (bench/peers/bare: one thread, one loop, "
+               "the same response):"]
+    for f, v in bare:
+        rps = statistics.median(res.extra[("bare", "http_hello", f)]["req_per_s"])
+        out.append(f"  bare {f} {fmt_value('http_hello', v)} ({rps:,.0f} req/s)")
+    floor_f, floor = bare[0]
+    parts = []
+    for rt, flavors in (("eddy", EDDY_FLAVORS), ("tokio", TOKIO_FLAVORS)):
+        for f in flavors:
+            v = res.median(rt, "http_hello", f)
+            if v is not None:
+                parts.append(f"{rt} {f} {v / floor:.2f}")
+    if parts:
+        out.append(f"  server CPU / bare {floor_f}: " + ", ".join(parts))
+    return out
 
 
 def targets_markdown(res):
@@ -551,6 +581,8 @@ def main():
     ap.add_argument("--out", help="results directory (default bench/results; quick: bench/results/quick)")
     ap.add_argument("--eddy", default=os.path.join(ROOT, "build", "release", "bench_eddy"))
     ap.add_argument("--tokio", default=os.path.join(ROOT, "build", "tokio-peer", "release", "tokio-peer"))
+    ap.add_argument("--bare", default=os.path.join(ROOT, "build", "bare-peer", "bare-http"),
+                    help="the no-runtime http_hello server (optional)")
     ap.add_argument("--png", action="store_true", help="also write ratios.png")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per process")
     ap.add_argument("--replot", action="store_true",
@@ -578,7 +610,9 @@ def main():
     # middle of a run must not change what is being measured.
     snap = tempfile.mkdtemp(prefix="eddy-bench-bin-")
     bins = {}
-    for rt, b in (("eddy", a.eddy), ("tokio", a.tokio)):
+    for rt, b in (("eddy", a.eddy), ("tokio", a.tokio), ("bare", a.bare)):
+        if rt == "bare" and not os.access(b, os.X_OK):
+            continue  # optional: http_hello's table then lacks the floor
         bins[rt] = os.path.join(snap, rt + "-" + os.path.basename(b))
         shutil.copy2(b, bins[rt])
     try:
@@ -628,6 +662,10 @@ def run_all(a, bins, workloads, eddy_flavors, tokio_flavors, rounds, runs, http_
                         if (rt, "http_hello", f) in res.skipped and (rt, "http_hello", f) not in res.samples:
                             continue
                         res.add(rt, "http_hello", f, run_http(bins[rt], rt, f, http_secs))
+                for f in (BARE_FLAVORS if "bare" in bins else []):
+                    k = ("bare", "http_hello", f)
+                    if k not in res.skipped or k in res.samples:
+                        res.add("bare", "http_hello", f, run_http(bins["bare"], "bare", f, http_secs))
                 log(f"round {r}/{http_rounds}: http_hello ({time.time() - t0:.1f} s)")
 
     env = environment(a)

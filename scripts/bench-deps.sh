@@ -9,6 +9,8 @@
 #   librust-tokio-dev   Tokio 1.24's source and its dependencies, under
 #                       /usr/share/cargo/registry: the Tokio peer is built
 #                       from it offline (bench/peers/tokio/.cargo/config.toml)
+#   liburing-dev        the io_uring loop of the no-runtime http_hello server
+#                       (bench/peers/bare)
 #   cargo               only if no cargo is on PATH (a rustup one will do)
 set -euo pipefail
 
@@ -19,6 +21,7 @@ missing_packages() {
     have gnuplot || echo gnuplot-nox
     have python3 || echo python3
     have cargo   || echo cargo
+    [ -e /usr/include/liburing.h ] || echo liburing-dev
     compgen -G "/usr/share/cargo/registry/tokio-1.*" >/dev/null || echo librust-tokio-dev
 }
 
