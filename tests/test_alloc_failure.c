@@ -3,7 +3,7 @@
  * third, ... allocation failing, until a run makes no more allocations
  * than were failed. Each run must report ENOMEM (or succeed and work) and
  * leave nothing behind: ASan and valgrind see every byte of every failed
- * run. The same is done with pthread_create failing, for the runtimes'
+ * run, and the sweep counts the process's open files. The same is done with pthread_create failing, for the runtimes'
  * threads.
  *
  * The failures are injected with the linker's --wrap (CMakeLists.txt), so
@@ -14,6 +14,8 @@
 #define _GNU_SOURCE
 #endif
 #include "util.h"
+
+#include <dirent.h>
 
 /* ---- the injection ---- */
 
@@ -129,23 +131,38 @@ static bool disarm(void)
 /* The sweep stops here at the latest: no constructor allocates this often. */
 #define MAX_ALLOCS 200
 
-/* Runs `body` with its k-th allocation failing, for k = 0, 1, ...; body
- * sets `hit = disarm()` right after the call under test, so that its
- * checks allocate freely. Stops after the first run in which nothing
- * failed: the call makes fewer than k allocations. */
-#define SWEEP(k, hit, body)                                                  \
+/* Open file descriptors of the process (a failed run must close its own). */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* Runs the body (the last argument) with its k-th allocation failing, for
+ * k = 0, 1, ...; the body sets `hit = disarm()` right after the call under
+ * test, so that its checks allocate freely. Stops after the first run in which nothing
+ * failed: the call makes fewer than k allocations. The runs together must
+ * leave as many files open as they found. */
+#define SWEEP(k, hit, ...)                                                   \
     do {                                                                     \
+        int fds__ = open_fds();                                              \
         long k;                                                              \
         for (k = 0; k < MAX_ALLOCS; k++) {                                   \
             bool hit = false;                                                \
             arm(k);                                                          \
-            body;                                                            \
+            __VA_ARGS__;                                                     \
             disarm();                                                        \
             if (!hit)                                                        \
                 break;                                                       \
         }                                                                    \
         cr_assert_lt(k, MAX_ALLOCS, "still allocating after %d calls",       \
                      MAX_ALLOCS);                                            \
+        cr_assert_eq(open_fds(), fds__, "the failed runs left files open");  \
     } while (0)
 
 /* SWEEP for a constructor returning a pointer (NULL and errno ENOMEM
@@ -154,7 +171,7 @@ static bool disarm(void)
  * may fail in none of its runs. */
 #define SWEEP_NEW(reported, make, release)                                   \
     do {                                                                     \
-        SWEEP(k, hit, {                                                           \
+        SWEEP(k, hit, {                                                      \
             errno = 0;                                                       \
             void *p__ = (void *)(make);                                      \
             int err__ = errno;                                               \
@@ -259,6 +276,44 @@ static void *bigger_job(void *arg)
     }
     eddy_join_set_free(set);
     return T_PTR(rc < 0 ? rc : total);
+}
+
+/* A TCP connection over loopback, a byte each way, a UDP socket and a
+ * Unix socket pair: sockets, the driver's registrations and their
+ * wakers. Returns 1, or the first error. */
+static void *socket_job(void *arg)
+{
+    (void)arg;
+    eddy_tcp_listener *l = eddy_tcp_listen("127.0.0.1", 0, NULL);
+    if (!l)
+        return T_PTR(-errno);
+    eddy_sockaddr addr;
+    eddy_tcp_stream *c = NULL, *a = NULL;
+    int rc = eddy_tcp_listener_local_addr(l, &addr);
+    if (rc == 0)
+        rc = eddy_tcp_connect_addr(&addr, &c);
+    if (rc == 0)
+        rc = eddy_tcp_accept(l, &a, NULL);
+    char b = 'x';
+    if (rc == 0 && (rc = eddy_tcp_write_all(c, &b, 1, NULL)) == 0)
+        rc = eddy_tcp_read_exact(a, &b, 1, NULL);
+    eddy_tcp_stream_close(a);
+    eddy_tcp_stream_close(c);
+    eddy_tcp_listener_close(l);
+    if (rc < 0)
+        return T_PTR(rc);
+    eddy_udp_socket *u = eddy_udp_bind("127.0.0.1", 0);
+    if (!u)
+        return T_PTR(-errno);
+    eddy_udp_close(u);
+    eddy_unix_stream *x, *y;
+    if ((rc = eddy_unix_pair(&x, &y)) < 0)
+        return T_PTR(rc);
+    if ((rc = eddy_unix_write_all(x, &b, 1, NULL)) == 0)
+        rc = eddy_unix_read_exact(y, &b, 1, NULL);
+    eddy_unix_stream_close(x);
+    eddy_unix_stream_close(y);
+    return T_PTR(rc < 0 ? rc : 1);
 }
 
 static void check_local_works(eddy_local_runtime *rt)
@@ -395,6 +450,13 @@ Test(alloc_failure, more_work_inside_a_local_runtime, .timeout = 60)
     sweep_local_job(bigger_job, 300);
 }
 
+/* The same with sockets: a socket whose wrapper cannot be allocated is
+ * closed, not leaked (the sweep counts open files). */
+Test(alloc_failure, sockets_inside_a_local_runtime, .timeout = 60)
+{
+    sweep_local_job(socket_job, 1);
+}
+
 /* On the multi-thread runtime the root task runs on a worker, out of the
  * injection's reach; here the test thread's own calls fail: spawning
  * through a handle, and block_on's root task. */
@@ -433,6 +495,66 @@ Test(alloc_failure, spawning_into_a_multi_thread_runtime, .timeout = 60)
     });
     cr_assert_gt(reported, 0, "no allocation failed");
     eddy_handle_release(h);
+    check_runtime_works(rt);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
+/* A thread that has never waited has nothing to block on yet: its first
+ * block_on on the multi-thread runtime, and its first eddy_timeout under
+ * an enter guard, fail with ENOMEM before they start a task, rather than
+ * leave one running with its join handle lost. Each call runs on a new
+ * thread, so that every one is its first wait. */
+struct first_wait {
+    eddy_runtime *rt;
+    long k;
+    bool timeout; /* eddy_timeout under an enter guard, else block_on */
+    int rc;
+    void *res;
+    bool hit;
+};
+
+static void *first_wait_thread(void *arg)
+{
+    struct first_wait *fw = arg;
+    eddy_enter_guard *g = fw->timeout ? eddy_runtime_enter(fw->rt) : NULL;
+    if (fw->timeout && !g) {
+        fw->rc = -errno;
+        return NULL;
+    }
+    arm(fw->k);
+    if (fw->timeout)
+        fw->rc = eddy_timeout(10000, add_one, T_PTR(1), &fw->res);
+    else
+        fw->rc = eddy_runtime_block_on(fw->rt, add_one, T_PTR(1), &fw->res);
+    fw->hit = disarm();
+    if (g)
+        eddy_enter_guard_drop(g);
+    return NULL;
+}
+
+Test(alloc_failure, first_wait_of_a_plain_thread, .timeout = 60)
+{
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_MULTI_THREAD, .worker_threads = 2 };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt);
+    for (int timeout = 0; timeout < 2; timeout++) {
+        int reported = 0;
+        SWEEP(k, hit, {
+            struct first_wait fw = { .rt = rt, .k = k, .timeout = timeout };
+            pthread_t th;
+            cr_assert_eq(pthread_create(&th, NULL, first_wait_thread, &fw), 0);
+            pthread_join(th, NULL);
+            hit = fw.hit;
+            if (fw.rc < 0) {
+                cr_assert_eq(fw.rc, -ENOMEM, "%s at %ld: %d",
+                             timeout ? "timeout" : "block_on", k, fw.rc);
+                reported++;
+            } else {
+                cr_assert_eq(T_INT(fw.res), 2);
+            }
+        });
+        cr_assert_gt(reported, 0, "no allocation failed");
+    }
     check_runtime_works(rt);
     cr_assert_eq(eddy_runtime_free(rt), 0);
 }

@@ -68,7 +68,9 @@ EDDY_API eddy_task *eddy_spawn_blocking(eddy_task_fn fn, void *arg);
  * before it finished; *result then still receives whatever the function
  * returned, NULL if it never ran), or if the calling task itself was
  * aborted while waiting (the joined task is then detached);
- * -ENOMEM if no stack could be mapped for the task.
+ * -ENOMEM if no stack could be mapped for the task, or if a plain thread
+ * cannot allocate what it blocks on (its first wait; the handle then
+ * stays with the caller, as on misuse).
  * Misuse leaves the handle untouched: -EINVAL for NULL, -EDEADLK when
  * waiting would deadlock (joining the current task, or blocking the thread
  * that must drive the task's runtime).

@@ -102,6 +102,8 @@ static void block_on_end(eddy_runtime *rt)
 
 static int mt_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg, void **result)
 {
+    if (!eddy__thread_can_wait(eddy__thread()))
+        return -ENOMEM;
     eddy_task *root = eddy__task_new(NULL, fn, arg);
     if (!root)
         return -errno;

@@ -8,6 +8,8 @@ int eddy_timeout(uint64_t ms, eddy_task_fn fn, void *arg, void **result)
 {
     if (!fn)
         return -EINVAL;
+    if (!eddy__thread_can_wait(eddy__thread()))
+        return -ENOMEM;
     eddy_instant deadline = eddy_deadline_in(ms);
     eddy_task *t = eddy_spawn(fn, arg);
     if (!t)

@@ -198,6 +198,15 @@ bool eddy__thread_spare_key(eddy_thread *th);
 /* This thread's parker (created on first use); NULL on ENOMEM. */
 eddy_parker *eddy__thread_parker(eddy_thread *th);
 
+/* Whether th can wait (join, sleep): a task always can; a plain thread
+ * needs its parker, made here if need be (false: ENOMEM). Code that
+ * starts a task and then waits for it asks first: a join that fails
+ * with ENOMEM leaves the handle with its caller, and the task running. */
+static inline bool eddy__thread_can_wait(eddy_thread *th)
+{
+    return th->task || eddy__thread_parker(th);
+}
+
 /* The running task, or NULL on a plain thread. */
 eddy_task *eddy__current_task(void);
 
