@@ -16,6 +16,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 
 /* ---- the injection ---- */
 
@@ -316,6 +317,59 @@ static void *socket_job(void *arg)
     return T_PTR(rc < 0 ? rc : 1);
 }
 
+/* The rest of the API a task reaches for: a named task, an interval, a
+ * pipe behind an async fd, name resolution, and a file written and read
+ * back through the blocking pool. Returns 1, or the first error. */
+static void *api_job(void *path)
+{
+    eddy_spawn_opts so = { .name = "named" };
+    eddy_task *t = eddy_spawn_with(&so, add_one, T_PTR(0));
+    if (!t)
+        return T_PTR(-errno);
+    int rc = eddy_join(t, NULL);
+    if (rc < 0)
+        return T_PTR(rc);
+
+    eddy_interval *iv = eddy_interval_new(1, EDDY_MISSED_TICK_BURST);
+    if (!iv)
+        return T_PTR(-errno);
+    for (int i = 0; rc == 0 && i < 2; i++)
+        rc = eddy_interval_tick(iv, NULL);
+    eddy_interval_free(iv);
+    if (rc < 0)
+        return T_PTR(rc);
+
+    int p[2];
+    cr_assert_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    eddy_async_fd *afd = eddy_async_fd_new(p[0]);
+    if (!afd)
+        rc = -errno;
+    else if (write(p[1], "x", 1) != 1)
+        rc = -EIO;
+    else if ((rc = eddy_async_fd_wait(afd, EDDY_IO_READABLE, EDDY_INSTANT_NEVER)) > 0)
+        rc = 0;
+    eddy_async_fd_free(afd);
+    close(p[0]);
+    close(p[1]);
+    if (rc < 0)
+        return T_PTR(rc);
+
+    eddy_sockaddr addrs[4];
+    ssize_t n = eddy_resolve("localhost", 80, addrs, 4);
+    if (n < 0)
+        return T_PTR(n);
+
+    if ((rc = eddy_fs_write_all(path, "hello", 5)) < 0)
+        return T_PTR(rc);
+    void *data = NULL;
+    size_t len = 0;
+    if ((rc = eddy_fs_read_all(path, &data, &len)) < 0)
+        return T_PTR(rc);
+    rc = len == 5 && memcmp(data, "hello", 5) == 0 ? 1 : -EIO;
+    free(data);
+    return T_PTR(rc);
+}
+
 static void check_local_works(eddy_local_runtime *rt)
 {
     void *res = NULL;
@@ -416,13 +470,13 @@ Test(alloc_failure, blocking_pool_thread_cannot_start, .timeout = 60)
 /* job with each of its allocations failing in turn, inside a live
  * LocalRuntime: the failing call reports ENOMEM to the task, which
  * returns it, and the runtime goes on working: job then returns `want`. */
-static void sweep_local_job(eddy_task_fn job, int want)
+static void sweep_local_job(eddy_task_fn job, void *arg, int want)
 {
     eddy_local_runtime *rt = t_local_rt();
     int reported = 0;
     SWEEP(k, hit, {
         void *res = NULL;
-        int rc = eddy_local_runtime_block_on(rt, job, NULL, &res);
+        int rc = eddy_local_runtime_block_on(rt, job, arg, &res);
         hit = disarm();
         if (rc < 0) {
             cr_assert_eq(rc, -ENOMEM, "allocation %ld: block_on %d", k, rc);
@@ -434,27 +488,38 @@ static void sweep_local_job(eddy_task_fn job, int want)
     });
     cr_assert_gt(reported, 0, "no allocation of the job failed");
     void *res = NULL;
-    cr_assert_eq(eddy_local_runtime_block_on(rt, job, NULL, &res), 0);
+    cr_assert_eq(eddy_local_runtime_block_on(rt, job, arg, &res), 0);
     cr_assert_eq(T_INT(res), want);
     t_free_rt(rt);
 }
 
 Test(alloc_failure, work_inside_a_local_runtime, .timeout = 60)
 {
-    sweep_local_job(small_job, 42);
+    sweep_local_job(small_job, NULL, 42);
 }
 
 /* The same with a JoinSet, a growing channel and timers. */
 Test(alloc_failure, more_work_inside_a_local_runtime, .timeout = 60)
 {
-    sweep_local_job(bigger_job, 300);
+    sweep_local_job(bigger_job, NULL, 300);
+}
+
+/* The same with the rest of the API (see api_job). */
+Test(alloc_failure, the_rest_of_the_api_inside_a_local_runtime, .timeout = 60)
+{
+    char path[] = "/tmp/eddy-alloc-failure-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    sweep_local_job(api_job, path, 1);
+    unlink(path);
 }
 
 /* The same with sockets: a socket whose wrapper cannot be allocated is
  * closed, not leaked (the sweep counts open files). */
 Test(alloc_failure, sockets_inside_a_local_runtime, .timeout = 60)
 {
-    sweep_local_job(socket_job, 1);
+    sweep_local_job(socket_job, NULL, 1);
 }
 
 /* On the multi-thread runtime the root task runs on a worker, out of the
