@@ -564,6 +564,56 @@ Test(alloc_failure, spawning_into_a_multi_thread_runtime, .timeout = 60)
     cr_assert_eq(eddy_runtime_free(rt), 0);
 }
 
+/* small_job on a worker of the multi-thread runtime, failing there: the
+ * job is pinned (spawn_local), so the worker it arms is the one it runs
+ * and disarms on. */
+struct pinned_sweep {
+    long k;
+    bool hit;
+    int res;
+};
+
+static void *pinned_job(void *arg)
+{
+    struct pinned_sweep *ps = arg;
+    arm(ps->k);
+    ps->res = T_INT(small_job(NULL));
+    ps->hit = disarm();
+    return NULL;
+}
+
+static void *run_pinned(void *arg)
+{
+    eddy_task *t = eddy_spawn_local(pinned_job, arg);
+    if (!t)
+        return T_PTR(-errno);
+    return T_PTR(eddy_join(t, NULL));
+}
+
+Test(alloc_failure, work_on_a_multi_thread_worker, .timeout = 60)
+{
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_MULTI_THREAD, .worker_threads = 2 };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt);
+    int reported = 0;
+    SWEEP(k, hit, {
+        disarm(); /* not this thread: the worker, in pinned_job */
+        struct pinned_sweep ps = { .k = k };
+        void *rc = NULL;
+        int brc = eddy_runtime_block_on(rt, run_pinned, &ps, &rc);
+        cr_assert_eq(brc, 0, "block_on at %ld: %d", k, brc);
+        cr_assert_eq(T_INT(rc), 0, "the pinned task: %d", T_INT(rc));
+        hit = ps.hit;
+        if (ps.res != 42) {
+            cr_assert_eq(ps.res, -ENOMEM, "allocation %ld: small_job %d", k, ps.res);
+            reported++;
+        }
+    });
+    cr_assert_gt(reported, 0, "no allocation failed");
+    check_runtime_works(rt);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
 /* A thread that has never waited has nothing to block on yet: its first
  * block_on on the multi-thread runtime, and its first eddy_timeout under
  * an enter guard, fail with ENOMEM before they start a task, rather than
@@ -605,6 +655,7 @@ Test(alloc_failure, first_wait_of_a_plain_thread, .timeout = 60)
     for (int timeout = 0; timeout < 2; timeout++) {
         int reported = 0;
         SWEEP(k, hit, {
+            disarm(); /* not this thread: the new one, in first_wait_thread */
             struct first_wait fw = { .rt = rt, .k = k, .timeout = timeout };
             pthread_t th;
             cr_assert_eq(pthread_create(&th, NULL, first_wait_thread, &fw), 0);
