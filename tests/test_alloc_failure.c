@@ -3,13 +3,14 @@
  * third, ... allocation failing, until a run makes no more allocations
  * than were failed. Each run must report ENOMEM (or succeed and work) and
  * leave nothing behind: ASan and valgrind see every byte of every failed
- * run, and the sweep counts the process's open files. The same is done with pthread_create failing, for the runtimes'
- * threads.
+ * run, and each sweep counts the process's open files. The same is done
+ * with pthread_create failing, for the runtimes' threads.
  *
  * The failures are injected with the linker's --wrap (CMakeLists.txt), so
  * only eddy's own calls (and this file's) are failed, never libc's or
- * Criterion's, and only on the thread that armed the injection: a worker
- * thread's allocations go through. */
+ * Criterion's, and only on the thread that armed the injection: the test
+ * thread, a thread it starts, or a worker that a pinned task armed. The
+ * other threads' allocations go through. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
