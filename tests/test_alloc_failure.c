@@ -615,6 +615,61 @@ Test(alloc_failure, work_on_a_multi_thread_worker, .timeout = 60)
     cr_assert_eq(eddy_runtime_free(rt), 0);
 }
 
+/* A LocalSet on a current-thread runtime: a task spawned into the set
+ * before it runs, then the set driven by block_on with a root that joins
+ * it. Every allocation of both, failing in turn, is reported, and a task
+ * left in the set by a failed block_on is cancelled when the set is
+ * freed. */
+static void *set_root(void *pre)
+{
+    void *r = small_job(NULL);
+    if (pre) {
+        void *pr = NULL;
+        int rc = eddy_join(pre, &pr);
+        if (rc < 0)
+            return T_PTR(rc);
+        if (T_INT(pr) != 42)
+            return pr;
+    }
+    return r;
+}
+
+Test(alloc_failure, a_local_set, .timeout = 60)
+{
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_CURRENT_THREAD };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    cr_assert_not_null(rt);
+    eddy_local_set *set = eddy_local_set_new();
+    cr_assert_not_null(set);
+    int reported = 0;
+    SWEEP(k, hit, {
+        errno = 0;
+        eddy_task *pre = eddy_local_set_spawn_local(set, small_job, NULL);
+        int err = errno;
+        void *res = NULL;
+        int rc = eddy_local_set_block_on(set, rt, set_root, pre, &res);
+        hit = disarm();
+        if (!pre) {
+            cr_assert_eq(err, ENOMEM, "allocation %ld: spawn_local errno %d", k, err);
+            reported++;
+        }
+        if (rc < 0) {
+            cr_assert_eq(rc, -ENOMEM, "allocation %ld: block_on %d", k, rc);
+            eddy_detach(pre); /* never joined: the set still has it */
+            reported++;
+        } else if (T_INT(res) != 42) {
+            cr_assert_eq(T_INT(res), -ENOMEM, "allocation %ld: root %d", k, T_INT(res));
+            reported++;
+        }
+    });
+    cr_assert_gt(reported, 0, "no allocation failed");
+    void *res = NULL;
+    cr_assert_eq(eddy_local_set_block_on(set, rt, set_root, NULL, &res), 0);
+    cr_assert_eq(T_INT(res), 42);
+    cr_assert_eq(eddy_local_set_free(set), 0);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
 /* A thread that has never waited has nothing to block on yet: its first
  * block_on on the multi-thread runtime, and its first eddy_timeout under
  * an enter guard, fail with ENOMEM before they start a task, rather than
