@@ -769,7 +769,10 @@ int eddy__mt_init(eddy_mt_sched *rt, const eddy_sched_config *cfg)
     if (rt->workers)
         memset(rt->workers, 0, rt->nworkers * sizeof *rt->workers);
     rt->sleepers = calloc(rt->nworkers, sizeof *rt->sleepers);
+    int err = ENOMEM;
     rt->driver = eddy__driver_new();
+    if (!rt->driver)
+        err = errno; /* EMFILE or ENFILE as well as ENOMEM */
     if (!rt->workers || !rt->sleepers || !rt->driver || eddy__mt_time_init(rt) < 0)
         goto fail;
     rt->base.shared = eddy__shared_new(cfg, &rt->base, rt->driver);
@@ -822,7 +825,7 @@ fail:
         eddy__driver_unref(rt->driver);
     free(rt->workers);
     free(rt->sleepers);
-    return -ENOMEM;
+    return -err;
 }
 
 void eddy__mt_shutdown(eddy_mt_sched *rt)
