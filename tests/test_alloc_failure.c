@@ -14,9 +14,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "util.h"
+#include "resource_util.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 
 /* ---- the injection ---- */
@@ -133,18 +132,6 @@ static bool disarm(void)
 /* The sweep stops here at the latest: no constructor allocates this often. */
 #define MAX_ALLOCS 200
 
-/* Open file descriptors of the process (a failed run must close its own). */
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    cr_assert_not_null(d);
-    int n = 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
 /* Runs the body (the last argument) with its k-th allocation failing, for
  * k = 0, 1, ...; the body sets `hit = disarm()` right after the call under
  * test, so that its checks allocate freely. Stops after the first run in which nothing
@@ -152,7 +139,7 @@ static int open_fds(void)
  * leave as many files open as they found. */
 #define SWEEP(k, hit, ...)                                                   \
     do {                                                                     \
-        int fds__ = open_fds();                                              \
+        int fds__ = t_open_fds();                                            \
         long k;                                                              \
         for (k = 0; k < MAX_ALLOCS; k++) {                                   \
             bool hit = false;                                                \
@@ -164,7 +151,8 @@ static int open_fds(void)
         }                                                                    \
         cr_assert_lt(k, MAX_ALLOCS, "still allocating after %d calls",       \
                      MAX_ALLOCS);                                            \
-        cr_assert_eq(open_fds(), fds__, "the failed runs left files open");  \
+        cr_assert_eq(t_open_fds(), fds__,                                    \
+                     "the failed runs left files open");                     \
     } while (0)
 
 /* SWEEP for a constructor returning a pointer (NULL and errno ENOMEM
@@ -280,41 +268,11 @@ static void *bigger_job(void *arg)
     return T_PTR(rc < 0 ? rc : total);
 }
 
-/* A TCP connection over loopback, a byte each way, a UDP socket and a
- * Unix socket pair: sockets, the driver's registrations and their
- * wakers. Returns 1, or the first error. */
+/* t_sockets_roundtrip as a job: 1, or the first error. */
 static void *socket_job(void *arg)
 {
     (void)arg;
-    eddy_tcp_listener *l = eddy_tcp_listen("127.0.0.1", 0, NULL);
-    if (!l)
-        return T_PTR(-errno);
-    eddy_sockaddr addr;
-    eddy_tcp_stream *c = NULL, *a = NULL;
-    int rc = eddy_tcp_listener_local_addr(l, &addr);
-    if (rc == 0)
-        rc = eddy_tcp_connect_addr(&addr, &c);
-    if (rc == 0)
-        rc = eddy_tcp_accept(l, &a, NULL);
-    char b = 'x';
-    if (rc == 0 && (rc = eddy_tcp_write_all(c, &b, 1, NULL)) == 0)
-        rc = eddy_tcp_read_exact(a, &b, 1, NULL);
-    eddy_tcp_stream_close(a);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_listener_close(l);
-    if (rc < 0)
-        return T_PTR(rc);
-    eddy_udp_socket *u = eddy_udp_bind("127.0.0.1", 0);
-    if (!u)
-        return T_PTR(-errno);
-    eddy_udp_close(u);
-    eddy_unix_stream *x, *y;
-    if ((rc = eddy_unix_pair(&x, &y)) < 0)
-        return T_PTR(rc);
-    if ((rc = eddy_unix_write_all(x, &b, 1, NULL)) == 0)
-        rc = eddy_unix_read_exact(y, &b, 1, NULL);
-    eddy_unix_stream_close(x);
-    eddy_unix_stream_close(y);
+    int rc = t_sockets_roundtrip();
     return T_PTR(rc < 0 ? rc : 1);
 }
 

@@ -8,9 +8,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "util.h"
+#include "resource_util.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 
@@ -18,17 +17,6 @@
 #define TABLE 128
 /* No constructor needs this many descriptors. */
 #define MAX_FDS 16
-
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    cr_assert_not_null(d);
-    int n = 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
 
 static void small_table(void)
 {
@@ -64,15 +52,15 @@ static void unfill(void)
  * the sweep. `failures` counts the runs that failed. */
 #define FD_SWEEP(k, ok, failures, ...)                                       \
     do {                                                                     \
-        int fds__ = open_fds();                                              \
+        int fds__ = t_open_fds();                                            \
         int k;                                                               \
         for (k = 0; k < MAX_FDS; k++) {                                      \
             bool ok = false;                                                 \
             fill_table(k);                                                   \
             __VA_ARGS__;                                                     \
             unfill();                                                        \
-            cr_assert_eq(open_fds(), fds__, "room for %d: files left open",  \
-                         k);                                                 \
+            cr_assert_eq(t_open_fds(), fds__,                                \
+                         "room for %d: files left open", k);                 \
             if (ok)                                                          \
                 break;                                                       \
             (failures)++;                                                    \
@@ -144,40 +132,13 @@ Test(fd_limit, multi_thread_runtime_new, .timeout = 60)
 
 /* ---- sockets and files inside a runtime ---- */
 
-/* A TCP connection over loopback with a byte each way, a UDP socket, a
- * Unix pair and a file: 1, or the first error. */
+/* t_sockets_roundtrip, then a file opened and written: 1, or the first
+ * error. */
 static void *fd_job(void *path)
 {
-    eddy_tcp_listener *l = eddy_tcp_listen("127.0.0.1", 0, NULL);
-    if (!l)
-        return T_PTR(-errno);
-    eddy_sockaddr addr;
-    eddy_tcp_stream *c = NULL, *a = NULL;
-    int rc = eddy_tcp_listener_local_addr(l, &addr);
-    if (rc == 0)
-        rc = eddy_tcp_connect_addr(&addr, &c);
-    if (rc == 0)
-        rc = eddy_tcp_accept(l, &a, NULL);
-    char b = 'x';
-    if (rc == 0 && (rc = eddy_tcp_write_all(c, &b, 1, NULL)) == 0)
-        rc = eddy_tcp_read_exact(a, &b, 1, NULL);
-    eddy_tcp_stream_close(a);
-    eddy_tcp_stream_close(c);
-    eddy_tcp_listener_close(l);
+    int rc = t_sockets_roundtrip();
     if (rc < 0)
         return T_PTR(rc);
-
-    eddy_udp_socket *u = eddy_udp_bind("127.0.0.1", 0);
-    if (!u)
-        return T_PTR(-errno);
-    eddy_udp_close(u);
-
-    eddy_unix_stream *x, *y;
-    if ((rc = eddy_unix_pair(&x, &y)) < 0)
-        return T_PTR(rc);
-    eddy_unix_stream_close(x);
-    eddy_unix_stream_close(y);
-
     eddy_file *f;
     if ((rc = eddy_file_open(path, O_RDWR, 0, &f)) < 0)
         return T_PTR(rc);
