@@ -101,7 +101,8 @@ EDDY_API int eddy_sockaddr_format(const eddy_sockaddr *addr, char *buf, size_t s
  * pool, so that only the calling task waits. Returns the number of
  * addresses stored (>= 1), or -ENXIO when the name has no address,
  * -EAGAIN for a temporary failure of the name service, -EINVAL for NULL
- * or max 0, -ENOMEM, -EIO for other resolver failures, -ECANCELED,
+ * or max 0, -ENOMEM, -EMFILE or -ENFILE when the lookup ran out of file
+ * descriptors, -EIO for other resolver failures, -ECANCELED,
  * -ETIMEDOUT (_until: the lookup may then still finish in the background;
  * its result is discarded). Suspends a task; called from a plain thread it
  * calls getaddrinfo() directly on that thread. */

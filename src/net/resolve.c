@@ -22,6 +22,11 @@ typedef struct resolve_op {
 
 static int from_gai(int rc, int err)
 {
+    /* glibc reports a lookup that could not open /etc/hosts or a socket for
+     * want of descriptors as an unknown name, with errno saying why; an
+     * unknown name it would not be. */
+    if (err == EMFILE || err == ENFILE)
+        return -err;
     switch (rc) {
     case EAI_NONAME:
 #ifdef EAI_NODATA
