@@ -221,6 +221,10 @@ static void on_recv(struct io_uring *ring, conn *c, int res)
         conn_close(c);
         return;
     }
+    /* The send and its linked recv go in one submission: a full ring
+     * submitted between them would cut the link. */
+    if (io_uring_sq_space_left(ring) < 2)
+        io_uring_submit(ring);
     if (out > 0)
         queue_send(ring, c, (size_t)out);
     queue_recv(ring, c);
