@@ -174,15 +174,20 @@ void eddy__task_complete(eddy_task *t, void *result, int status)
     eddy__task_unref(t);
 }
 
+void eddy__task_drop_handle(eddy_task *t)
+{
+    uint64_t prev = atomic_fetch_sub_explicit(&t->state, TS_REF_ONE | TS_JOIN_INTEREST,
+                                              memory_order_acq_rel);
+    if (ts_refs(prev) == 1)
+        task_free(t);
+}
+
 int eddy__task_take_output(eddy_task *t, void **result)
 {
     if (result)
         *result = t->result;
     int status = t->status;
-    uint64_t prev = atomic_fetch_sub_explicit(&t->state, TS_REF_ONE | TS_JOIN_INTEREST,
-                                              memory_order_acq_rel);
-    if (ts_refs(prev) == 1)
-        task_free(t);
+    eddy__task_drop_handle(t);
     return status;
 }
 

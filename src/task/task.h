@@ -178,6 +178,11 @@ static inline bool eddy__task_is_cancelled(const eddy_task *t)
 /* Reads the result of a COMPLETE task and consumes the join handle. */
 int eddy__task_take_output(eddy_task *t, void **result);
 
+/* Consumes the join handle of a task in any state without reading its
+ * result: the task may still be running, and its completer writes the
+ * result and status before it publishes COMPLETE. */
+void eddy__task_drop_handle(eddy_task *t);
+
 /* Registers w as the joiner of t. Returns false (and drops w) if t is
  * already complete. */
 bool eddy__task_set_join_waker(eddy_task *t, eddy_waker w);
