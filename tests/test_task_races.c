@@ -241,6 +241,155 @@ Test(task_races, detaches_race_completion_on_two_workers, .timeout = 120)
     race_free(r);
 }
 
+/* ---- Timed joins against completion ------------------------------------- */
+
+/* Joins task i with deadlines of 0 or 1 ms until it is done: each timeout
+ * must leave the handle with the caller (the joiner's waker registered,
+ * then taken back while the task may be completing), and the final join
+ * must hand over the result. Returns how many attempts timed out. */
+static int join_with_short_deadlines(struct race *r, int i)
+{
+    int timeouts = 0;
+    for (;;) {
+        void *res = NULL;
+        int rc = eddy_join_until(r->task[i], &res, eddy_deadline_in((uint64_t)(timeouts % 2)));
+        if (rc != -ETIMEDOUT) {
+            check_join(r, i, rc, res, false);
+            return timeouts;
+        }
+        timeouts++;
+    }
+}
+
+static void *timed_join_odds(void *arg)
+{
+    struct race *r = arg;
+    for (int i = 1; i < TASKS; i += 2) {
+        if (!await_index(&r->spawned, i))
+            break;
+        atomic_fetch_add(&r->outcome[2], join_with_short_deadlines(r, i));
+    }
+    return NULL;
+}
+
+static void *timed_join_evens(void *arg)
+{
+    struct race *r = arg;
+    for (int i = 0; i < TASKS; i += 2) {
+        bool ok;
+        T_YIELD_UNTIL(ok, atomic_load(&r->spawned) > i);
+        if (!ok)
+            return T_PTR(-ETIMEDOUT);
+        atomic_fetch_add(&r->outcome[2], join_with_short_deadlines(r, i));
+    }
+    return NULL;
+}
+
+Test(task_races, timed_joins_race_completion_on_two_workers, .timeout = 120)
+{
+    struct race *r = race_new(t_mt_rt(2, 0, EDDY_STACK_GUARDED));
+    atomic_store(&r->aborted_upto, TASKS); /* no aborter: no victim waits */
+    eddy_task *evens = eddy_handle_spawn(r->h, timed_join_evens, r);
+    cr_assert_not_null(evens);
+    pthread_t odds = t_thread_start(timed_join_odds, r);
+    spawn_victims(r);
+    t_thread_join(odds);
+    void *res = NULL;
+    cr_assert_eq(eddy_join(evens, &res), 0);
+    cr_assert_null(res, "the even joiner timed out");
+    /* outcome[2] counted the timed-out attempts here. */
+    cr_log_info("timed joins: %d attempts timed out", atomic_load(&r->outcome[2]));
+    cr_expect_eq(atomic_load(&r->bad), 0);
+    cr_expect_eq(atomic_load(&r->joined), TASKS);
+    race_free(r);
+}
+
+/* ---- Joiners aborted while they wait ------------------------------------ */
+
+/* Fewer than TASKS: every victim here is spawned with a joiner task, and
+ * the busy victims make valgrind's serialised threads slow. */
+#define PAIRS 500
+
+static atomic_int joiner_started[PAIRS];
+
+/* Joins victim i; aborted while it waits, the join returns -ECANCELED and
+ * detaches the victim, which runs on. Returns 1 once it consumed the
+ * victim's handle either way (a joiner aborted before it ran never does). */
+static void *joiner_of(void *arg)
+{
+    struct victim_arg *a = arg;
+    atomic_store(&joiner_started[a->i], 1);
+    void *res = NULL;
+    int rc = eddy_join(a->r->task[a->i], &res);
+    if (rc == 0 ? res != T_PTR(a->i + 1) : rc != -ECANCELED)
+        atomic_fetch_add(&a->r->bad, 1);
+    atomic_fetch_add(&a->r->outcome[rc == 0 ? 0 : 1], 1);
+    return T_PTR(1);
+}
+
+static struct victim_arg joiner_args[PAIRS];
+static eddy_task *joiners[PAIRS];
+
+/* Aborts every joiner: a third as soon as they are published (most of
+ * those never run), then the rest in order once each has started. Half the
+ * victims run until the aborter is past them, so a started joiner of one
+ * of those is certainly waiting, or about to, when its abort lands. Two
+ * passes rather than a wait per joiner: under valgrind every wait costs
+ * the busy workers' time slices. */
+static void *abort_joiners(void *arg)
+{
+    struct race *r = arg;
+    for (int i = 0; i < PAIRS; i += 3) {
+        if (!await_index(&r->spawned, i))
+            return NULL;
+        eddy_abort(joiners[i]);
+    }
+    for (int i = 0; i < PAIRS; i++) {
+        if (i % 3 != 0) {
+            if (!await_index(&joiner_started[i], 0))
+                return NULL;
+            eddy_abort(joiners[i]);
+        }
+        atomic_store(&r->aborted_upto, i + 1);
+    }
+    return NULL;
+}
+
+Test(task_races, aborted_joiners_detach_the_tasks_they_wait_for, .timeout = 120)
+{
+    struct race *r = race_new(t_mt_rt(2, 0, EDDY_STACK_GUARDED));
+    pthread_t aborter = t_thread_start(abort_joiners, r);
+    for (int i = 0; i < PAIRS; i++) {
+        victim_args[i] = (struct victim_arg){ r, i };
+        r->task[i] = eddy_handle_spawn(r->h, victim, &victim_args[i]);
+        cr_assert_not_null(r->task[i]);
+        joiner_args[i] = victim_args[i];
+        joiners[i] = eddy_handle_spawn(r->h, joiner_of, &joiner_args[i]);
+        cr_assert_not_null(joiners[i]);
+        atomic_store(&r->spawned, i + 1);
+    }
+    t_thread_join(aborter);
+    int never_ran = 0;
+    for (int i = 0; i < PAIRS; i++) {
+        void *res = NULL;
+        int rc = eddy_join(joiners[i], &res);
+        cr_expect(rc == 0 || rc == -ECANCELED, "joiner %d: %d", i, rc);
+        if (res == NULL) { /* aborted before it ran: the victim is ours */
+            never_ran++;
+            eddy_detach(r->task[i]);
+        }
+    }
+    cr_log_info("aborted joiners: %d joined, %d cancelled waiting, %d never ran",
+                atomic_load(&r->outcome[0]), atomic_load(&r->outcome[1]), never_ran);
+    cr_expect_eq(atomic_load(&r->bad), 0);
+    /* Every victim runs to its end, detached or joined; then the runtime
+     * is freed with nothing left (the leak checkers see to that). */
+    bool ok;
+    T_SPIN_UNTIL(ok, atomic_load(&r->finished) == PAIRS);
+    cr_expect(ok, "%d of %d victims finished", atomic_load(&r->finished), PAIRS);
+    race_free(r);
+}
+
 /* ---- Blocking joins from plain threads on a current-thread runtime ------ */
 
 #define JOINERS 4
