@@ -67,6 +67,17 @@ static bool await_index(atomic_int *count, int i)
     return true;
 }
 
+/* An aborter that gives up (a wait timed out) lets every victim that
+ * waits for it finish, so that the test fails on its counts instead of
+ * hanging. Returns NULL, for a thread to return. */
+static void *release_victims(struct race *r, int n)
+{
+    cr_log_error("the aborter gave up waiting; releasing the victims");
+    atomic_fetch_add(&r->bad, 1);
+    atomic_store(&r->aborted_upto, n);
+    return NULL;
+}
+
 /* A task that returns i + 1 after yielding: half of them 0 or 8 times,
  * racing whatever the other threads do to them; the other half until the
  * aborter is past them (or a yield fails), so that an abort certainly
@@ -143,8 +154,10 @@ static void *abort_evens(void *arg)
     struct race *r = arg;
     for (int i = 0; i < TASKS; i++) {
         int lag = (i * 7) % 48;
-        if (!await_index(&r->spawned, i + lag < TASKS ? i + lag : TASKS - 1))
+        if (!await_index(&r->spawned, i + lag < TASKS ? i + lag : TASKS - 1)) {
+            release_victims(r, TASKS);
             break;
+        }
         if (i % 2 == 0) {
             eddy_abort(r->task[i]);
             if (!eddy_is_cancelled(r->task[i]) && !eddy_is_finished(r->task[i]))
@@ -170,13 +183,14 @@ static void *join_odds(void *arg)
 }
 
 /* A task on the runtime: joins every even task once the aborter is past
- * it (a handle must outlive every call made on it, eddy_abort included). */
+ * it (a handle must outlive every call made on it, eddy_abort included)
+ * and it is published (an aborter that gave up is past every task). */
 static void *join_evens(void *arg)
 {
     struct race *r = arg;
     for (int i = 0; i < TASKS; i += 2) {
         bool ok;
-        T_YIELD_UNTIL(ok, atomic_load(&r->aborted_upto) > i);
+        T_YIELD_UNTIL(ok, atomic_load(&r->aborted_upto) > i && atomic_load(&r->spawned) > i);
         if (!ok)
             return T_PTR(-ETIMEDOUT);
         void *res = NULL;
@@ -341,13 +355,13 @@ static void *abort_joiners(void *arg)
     struct race *r = arg;
     for (int i = 0; i < PAIRS; i += 3) {
         if (!await_index(&r->spawned, i))
-            return NULL;
+            return release_victims(r, PAIRS);
         eddy_abort(joiners[i]);
     }
     for (int i = 0; i < PAIRS; i++) {
         if (i % 3 != 0) {
             if (!await_index(&joiner_started[i], 0))
-                return NULL;
+                return release_victims(r, PAIRS);
             eddy_abort(joiners[i]);
         }
         atomic_store(&r->aborted_upto, i + 1);
