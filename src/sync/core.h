@@ -3,8 +3,9 @@
  * unlocking, and the one wait loop.
  *
  * The two flavors share one implementation. A SHARED primitive guards its
- * state with a spinlock (held only for a few instructions, never across a
- * suspension or a call out of the library); a LOCAL one has no lock at all
+ * state with a spinlock (held for a few instructions, never across a
+ * suspension or a waker; the longest hold is an unbounded mpsc doubling its
+ * ring, a malloc and a copy, once per doubling); a LOCAL one has no lock at all
  * (sync_lock is a branch on a bool) and checks instead, at the top of every
  * public function, that it is called on its owner thread.
  *
