@@ -38,7 +38,6 @@ int eddy_barrier_free(eddy_barrier *b)
     sync_unlock(&b->core);
     if (busy)
         return -EBUSY;
-    eddy__sync_core_destroy(&b->core);
     free(b);
     return 0;
 }

@@ -66,7 +66,6 @@ int eddy_broadcast_channel(const eddy_channel_opts *opts, size_t capacity,
 
 static void destroy(bcast *ch)
 {
-    eddy__sync_core_destroy(&ch->core);
     free(ch);
 }
 

@@ -43,10 +43,11 @@
 
 /* ---- flavor: lock or owner thread ---- */
 
+/* Nothing to destroy: a spinlock holds no resources. */
 typedef struct sync_core {
     bool shared;
-    uint64_t owner;       /* LOCAL: the owner thread (eddy__thread()->id) */
     eddy_spinlock lock;   /* SHARED only */
+    uint64_t owner;       /* LOCAL: the owner thread (eddy__thread()->id) */
 } sync_core;
 
 /* Sets up the core for the flavor; the LOCAL owner is the calling thread.
@@ -66,11 +67,6 @@ static inline int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor)
         return 0;
     }
     return -EINVAL;
-}
-
-static inline void eddy__sync_core_destroy(sync_core *c)
-{
-    (void)c; /* a spinlock holds no resources */
 }
 
 /* False when a LOCAL primitive is used off its owner thread. */

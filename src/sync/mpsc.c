@@ -94,7 +94,6 @@ int eddy_mpsc_unbounded_channel(const eddy_channel_opts *opts, eddy_mpsc_tx **tx
 
 static void destroy(mpsc *ch)
 {
-    eddy__sync_core_destroy(&ch->core);
     free(ch->buf);
     free(ch);
 }

@@ -36,7 +36,6 @@ int eddy_mutex_free(eddy_mutex *m)
     sync_unlock(&m->core);
     if (busy)
         return -EBUSY;
-    eddy__sync_core_destroy(&m->core);
     free(m);
     return 0;
 }

@@ -37,7 +37,6 @@ int eddy_notify_free(eddy_notify *n)
     sync_unlock(&n->core);
     if (busy)
         return -EBUSY;
-    eddy__sync_core_destroy(&n->core);
     free(n);
     return 0;
 }

@@ -61,7 +61,6 @@ int eddy_oneshot_channel(const eddy_channel_opts *opts, eddy_oneshot_tx **tx,
 
 static void destroy(oneshot *ch)
 {
-    eddy__sync_core_destroy(&ch->core);
     eddy__block_free(ch, sizeof *ch + ch->elem_size);
 }
 

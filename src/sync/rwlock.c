@@ -39,7 +39,6 @@ int eddy_rwlock_free(eddy_rwlock *rw)
     sync_unlock(&rw->core);
     if (busy)
         return -EBUSY;
-    eddy__sync_core_destroy(&rw->core);
     free(rw);
     return 0;
 }

@@ -39,7 +39,6 @@ int eddy_semaphore_free(eddy_semaphore *s)
     sync_unlock(&s->core);
     if (busy)
         return -EBUSY;
-    eddy__sync_core_destroy(&s->core);
     free(s);
     return 0;
 }

@@ -60,7 +60,6 @@ int eddy_watch_channel(const eddy_channel_opts *opts, const void *init, eddy_wat
 
 static void destroy(watch *ch)
 {
-    eddy__sync_core_destroy(&ch->core);
     free(ch);
 }
 
