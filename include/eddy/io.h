@@ -47,7 +47,9 @@ EDDY_API int eddy_async_fd_fd(const eddy_async_fd *afd);
  * EDDY_IO_WRITABLE) or `deadline` passes (EDDY_INSTANT_NEVER: no limit).
  * Returns the ready mask (> 0: the interest bits that are ready, plus any
  * of CLOSED/ERROR), -ETIMEDOUT, -ECANCELED (task aborted, or the runtime
- * shut down), -EINVAL. Suspends a task; blocks a plain thread. */
+ * shut down), -EINVAL. Suspends a task; blocks a plain thread. Several
+ * tasks (on any threads) may wait on one fd at once: an event wakes all
+ * whose interest it meets. */
 EDDY_API int eddy_async_fd_wait(eddy_async_fd *afd, unsigned interest, eddy_instant deadline);
 
 /** Forgets readiness the caller found stale (its operation said EAGAIN):

@@ -2,6 +2,7 @@
 #include <eddy/io.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "driver/io.h"
@@ -9,7 +10,9 @@
 
 struct eddy_async_fd {
     eddy_io_source src; /* first: the source's release frees the whole */
-    uint64_t tick[2];   /* tick of the last readable / writable report */
+    /* Tick of the last readable / writable report. Atomic: tasks on
+     * several threads may wait on one fd at once. */
+    _Atomic uint64_t tick[2];
 };
 
 static void release(eddy_io_source *src)
@@ -57,9 +60,9 @@ int eddy_async_fd_wait(eddy_async_fd *afd, unsigned interest, eddy_instant deadl
     if (rc < 0)
         return rc;
     if (ev.ready & EDDY_IO_READABLE)
-        afd->tick[0] = ev.tick;
+        atomic_store_explicit(&afd->tick[0], ev.tick, memory_order_relaxed);
     if (ev.ready & EDDY_IO_WRITABLE)
-        afd->tick[1] = ev.tick;
+        atomic_store_explicit(&afd->tick[1], ev.tick, memory_order_relaxed);
     return (int)ev.ready;
 }
 
@@ -68,9 +71,11 @@ void eddy_async_fd_clear(eddy_async_fd *afd, unsigned ready)
     if (!afd)
         return;
     if (ready & EDDY_IO_READABLE)
-        eddy__io_clear(&afd->src, (eddy_io_event){ EDDY_IO_READABLE, afd->tick[0] });
+        eddy__io_clear(&afd->src, (eddy_io_event){
+            EDDY_IO_READABLE, atomic_load_explicit(&afd->tick[0], memory_order_relaxed) });
     if (ready & EDDY_IO_WRITABLE)
-        eddy__io_clear(&afd->src, (eddy_io_event){ EDDY_IO_WRITABLE, afd->tick[1] });
+        eddy__io_clear(&afd->src, (eddy_io_event){
+            EDDY_IO_WRITABLE, atomic_load_explicit(&afd->tick[1], memory_order_relaxed) });
 }
 
 void eddy_async_fd_free(eddy_async_fd *afd)
