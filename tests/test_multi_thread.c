@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 
 /* The OS thread running the caller. Not pthread_self(): glibc declares it
@@ -679,5 +680,69 @@ Test(multi_thread, a_timer_fires_while_its_worker_is_stuck_in_a_task, .timeout =
 {
     eddy_runtime *rt = mt_rt(2);
     cr_assert_eq(T_INT(t_rt_block_on(rt, stuck_root, NULL)), 1);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+}
+
+/* ---- tasks one I/O event wakes together ---- */
+
+/* Both waiters are woken by one event, in one driver poll: the polling
+ * worker runs one and must tell the idle worker about the other, which
+ * here is the only way it runs (each spins until both are running, and
+ * the idle worker has no timer to wake it). */
+enum { SPREAD_ROUNDS = 3 };
+static atomic_int spread_waiting, spread_running;
+
+static void *spread_waiter(void *arg)
+{
+    atomic_fetch_add(&spread_waiting, 1);
+    if (eddy_async_fd_wait(arg, EDDY_IO_READABLE, EDDY_INSTANT_NEVER) <= 0)
+        return T_PTR(0);
+    atomic_fetch_add(&spread_running, 1);
+    struct timespec d = t_deadline(T_WAIT_SECONDS);
+    while (atomic_load(&spread_running) < 2 && !t_past(&d))
+        ; /* no yield: only the other worker can run the other waiter */
+    return T_PTR(atomic_load(&spread_running) == 2);
+}
+
+/* Fires the event once both waiters are (very likely) parked and both
+ * workers idle; if not, the test passes without showing anything. */
+static void *spread_trigger(void *arg)
+{
+    while (atomic_load(&spread_waiting) < 2)
+        sched_yield();
+    struct timespec settle = { 0, 50 * 1000 * 1000 };
+    nanosleep(&settle, NULL);
+    uint64_t one = 1;
+    return T_PTR(write(*(int *)arg, &one, sizeof one) == sizeof one);
+}
+
+static void *spread_root(void *arg)
+{
+    (void)arg;
+    int ok = 1;
+    for (int r = 0; r < SPREAD_ROUNDS && ok; r++) {
+        atomic_store(&spread_waiting, 0);
+        atomic_store(&spread_running, 0);
+        int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        eddy_async_fd *afd = fd < 0 ? NULL : eddy_async_fd_new(fd);
+        if (!afd)
+            return T_PTR(0);
+        eddy_task *a = eddy_spawn(spread_waiter, afd);
+        eddy_task *b = eddy_spawn(spread_waiter, afd);
+        pthread_t th;
+        void *ra = NULL, *rb = NULL, *rt = NULL;
+        ok = a && b && pthread_create(&th, NULL, spread_trigger, &fd) == 0;
+        ok = ok && eddy_join(a, &ra) == 0 && eddy_join(b, &rb) == 0 &&
+             pthread_join(th, &rt) == 0 && T_INT(ra) && T_INT(rb) && T_INT(rt);
+        eddy_async_fd_free(afd);
+        close(fd);
+    }
+    return T_PTR(ok);
+}
+
+Test(multi_thread, tasks_one_event_wakes_spread_to_an_idle_worker, .timeout = T_TIMEOUT + 10)
+{
+    eddy_runtime *rt = mt_rt(2);
+    cr_assert_eq(T_INT(t_rt_block_on(rt, spread_root, NULL)), 1);
     cr_assert_eq(eddy_runtime_free(rt), 0);
 }

@@ -169,15 +169,27 @@ static void push_ring(mt_worker *w, eddy_task *t)
 }
 
 /* A migratable task woken or spawned on a worker goes to its LIFO slot: it
- * will run next, on the caches that just produced what it waits for. */
+ * will run next, on the caches that just produced what it waits for. The
+ * one it displaces can be stolen, so an idle worker is told; but wakes from
+ * the driver come in batches, and telling once when the batch is in
+ * (notify_if_stealable) saves a wake per poll that finds more than one. */
 static void push_lifo(mt_worker *w, eddy_task *t)
 {
     eddy_task *prev = w->lifo;
     w->lifo = t;
     if (prev) {
         push_ring(w, prev);
-        notify_parked(w->rt);
+        if (!w->dispatching)
+            notify_parked(w->rt);
     }
+}
+
+/* After a driver poll: its wakes may have left work for another worker. A
+ * searching worker will find it itself. */
+static void notify_if_stealable(mt_worker *w)
+{
+    if (!w->searching && eddy__steal_queue_len(&w->ring) > 0)
+        notify_parked(w->rt);
 }
 
 static eddy_task *pop_remote_pinned(mt_worker *w)
@@ -550,8 +562,11 @@ static void poll_driver(mt_worker *w)
 {
     eddy_mt_sched *rt = w->rt;
     if (pthread_mutex_trylock(&rt->driver_lock) == 0) {
+        w->dispatching = true;
         eddy__driver_poll(rt->driver);
+        w->dispatching = false;
         pthread_mutex_unlock(&rt->driver_lock);
+        notify_if_stealable(w);
         if (atomic_load(&rt->condvar_sleepers))
             hand_driver_over(w);
     }
@@ -606,7 +621,9 @@ static void park_in_driver(mt_worker *w, int trim_ms)
     eddy__driver_prepare_park(rt->driver);
     pthread_mutex_unlock(&w->park_lock);
     int timeout = eddy__mt_time_driver_park_begin(rt);
+    w->dispatching = true;
     eddy__driver_park(rt->driver, earlier_ms(timeout, trim_ms));
+    w->dispatching = false;
     eddy__mt_time_driver_park_end(rt);
     pthread_mutex_unlock(&rt->driver_lock);
     pthread_mutex_lock(&w->park_lock);
@@ -700,6 +717,8 @@ static void park(mt_worker *w)
         atomic_fetch_add(&rt->unparked, 1);
     }
     pthread_mutex_unlock(&rt->idle_lock);
+    /* Last: while we were still on the idle list, a notify could pick us. */
+    notify_if_stealable(w);
 }
 
 static void *worker_main(void *arg)

@@ -53,6 +53,7 @@ struct mt_worker {
     eddy_task_queue local;      /* pinned tasks, owner only */
     eddy_task_queue deferred;   /* yielded tasks, owner only */
     bool searching;
+    bool dispatching;           /* waking tasks for the driver: see push_lifo */
     uint32_t tick;
     /* Ticks until the global queue goes first, and until the driver is
      * polled (countdowns: a division per run costs more than the rest). */
