@@ -85,15 +85,19 @@ static bool owned_empty(eddy_mt_sched *rt)
 
 /* ---- parking one worker ---- */
 
+/* Signals after unlocking: a worker woken while we still held the lock
+ * would wake only to sleep on the lock (a futex wait and wake more, per
+ * unpark, in the profile of a busy server). The state changed under the
+ * lock, so a worker that has not reached its wait yet sees it there. */
 static void unpark_worker(mt_worker *w)
 {
     pthread_mutex_lock(&w->park_lock);
     int prev = w->park_state;
     w->park_state = PARK_NOTIFIED;
+    pthread_mutex_unlock(&w->park_lock);
     if (prev == PARK_CONDVAR)
         pthread_cond_signal(&w->park_cond);
-    pthread_mutex_unlock(&w->park_lock);
-    if (prev == PARK_DRIVER)
+    else if (prev == PARK_DRIVER)
         eddy__driver_unpark(w->rt->driver);
 }
 
