@@ -378,3 +378,104 @@ Test(chain, multi_thread_bigger_stack_is_not_taken_from_the_task_before,
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert(ok);
 }
+
+/* With the LIFO slot empty, a returning task starts the ring's head on its
+ * stack. Spawned in a row on the only worker (so that nothing is stolen),
+ * the last task waits in the slot and the others in the ring: small (3),
+ * then big, which must not start on small's 64 KiB stack, then small2
+ * (4), the one in the slot. */
+static void *root_mt_ring_shapes(void *arg)
+{
+    (void)arg;
+    eddy_task *small = eddy_spawn(returns_square, T_PTR(3));
+    eddy_spawn_opts o = { .stack_size = 1u << 20 };
+    eddy_task *big = eddy_spawn_with(&o, needs_half_mib, NULL);
+    eddy_task *small2 = eddy_spawn(returns_square, T_PTR(4));
+    void *r1 = NULL, *r2 = NULL, *r3 = NULL;
+    int ok = small && big && small2;
+    /* big first: a join that ends wakes us into the slot, ahead of the
+     * ring. */
+    ok = ok && eddy_join(big, &r2) == 0 && T_INT(r2) == 1;
+    ok = ok && eddy_join(small2, &r3) == 0 && T_INT(r3) == 16;
+    ok = ok && eddy_join(small, &r1) == 0 && T_INT(r1) == 9;
+    return T_PTR(ok);
+}
+
+Test(chain, multi_thread_bigger_stack_in_the_ring_gets_its_own, .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = t_mt_rt(1, 64u << 10, EDDY_STACK_GUARDED);
+    int ok = T_INT(t_rt_block_on(rt, root_mt_ring_shapes, NULL));
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert(ok);
+}
+
+/* Aborted before it started, in the ring behind a task that ends (one
+ * worker again: c runs from the slot, a from the ring on c's stack, then
+ * b is the ring's head). */
+static atomic_int ring_ran_a, ring_ran_b, ring_ran_c;
+
+static void *root_mt_ring_abort(void *arg)
+{
+    (void)arg;
+    eddy_task *a = eddy_spawn(sets, &ring_ran_a);
+    eddy_task *b = eddy_spawn(sets, &ring_ran_b);
+    eddy_task *c = eddy_spawn(sets, &ring_ran_c);
+    if (b)
+        eddy_abort(b);
+    /* b first, for the same reason. */
+    int ok = a && b && c && eddy_join(b, NULL) == -ECANCELED;
+    return T_PTR(ok && eddy_join(c, NULL) == 0 && eddy_join(a, NULL) == 0);
+}
+
+Test(chain, multi_thread_task_aborted_in_the_ring_is_not_run, .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = t_mt_rt(1, 0, EDDY_STACK_GUARDED);
+    int ok = T_INT(t_rt_block_on(rt, root_mt_ring_abort, NULL));
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert(ok);
+    cr_assert_eq(atomic_load(&ring_ran_a), 1);
+    cr_assert_eq(atomic_load(&ring_ran_b), 0, "the aborted task ran");
+    cr_assert_eq(atomic_load(&ring_ran_c), 1);
+}
+
+/* Spawned from outside: a worker takes its share of the inject queue and
+ * puts the rest on its ring, not yet owned; a task started on another's
+ * stack is owned there. Every result reaches its join, an aborted one
+ * never runs, and the runtime still ends cleanly (its owned list empty). */
+enum { OUTSIDE = 300 };
+static atomic_int outside_ran[OUTSIDE];
+
+static void *outside_aborted(void *arg)
+{
+    atomic_store(&outside_ran[T_INT(arg)], 1);
+    return NULL;
+}
+
+Test(chain, multi_thread_tasks_spawned_from_outside_run_back_to_back, .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = mt_rt(0);
+    eddy_handle *h = eddy_runtime_handle(rt);
+    cr_assert_not_null(h);
+    static eddy_task *t[OUTSIDE];
+    for (int i = 0; i < OUTSIDE; i++) {
+        t[i] = i % 10 == 5 ? eddy_handle_spawn(h, outside_aborted, T_PTR(i))
+                           : eddy_handle_spawn(h, returns_square, T_PTR(i));
+        cr_assert_not_null(t[i]);
+        if (i % 10 == 5)
+            eddy_abort(t[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < OUTSIDE; i++) {
+        void *r = NULL;
+        int rc = eddy_join(t[i], &r);
+        if (i % 10 == 5) {
+            /* Aborted, unless it had finished before the abort. */
+            bad += rc == -ECANCELED ? atomic_load(&outside_ran[i]) : rc != 0;
+        } else {
+            bad += rc != 0 || T_INT(r) != i * i;
+        }
+    }
+    eddy_handle_release(h);
+    cr_assert_eq(eddy_runtime_free(rt), 0);
+    cr_assert_eq(bad, 0);
+}

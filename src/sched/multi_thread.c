@@ -383,29 +383,59 @@ static void mt_stack_config(eddy_sched *base, size_t *size, bool *guarded)
     *guarded = rt->cfg.guarded_stacks;
 }
 
-/* As the current-thread scheduler's ct_chain, with the LIFO slot for the
- * run queue's head: a migratable task that returns on a worker starts the
- * task it just spawned (or the one waiting in the slot) on its own stack,
- * within the slot's poll budget and when no periodic work is due. Only
- * this worker touches its slot, and the task in it has not started, so
- * nobody else can be running it; mt_spawn owned it before putting it
- * there (a woken task is one that has started). Shutdown goes through the
- * loop, which tells the workers when the last task is done. */
+/* For mt_chain, with the LIFO slot empty: the task the loop's next_local
+ * would take with the given tick, if it has not started (so may start on
+ * a returning task's stack). A pinned task due first stays for the loop.
+ * One from the ring is taken out (a thief may take the head meanwhile);
+ * if it has started, it goes to the empty slot, where the loop takes it
+ * next all the same. */
+static eddy_task *pop_for_chain(mt_worker *w, uint32_t tick)
+{
+    if (!(tick & 1) && !eddy__queue_empty(&w->local))
+        return NULL;
+    eddy_task *t = eddy__steal_queue_pop(&w->ring);
+    if (t && t->started) {
+        w->lifo = t;
+        return NULL;
+    }
+    return t;
+}
+
+/* As the current-thread scheduler's ct_chain: a migratable task that
+ * returns on a worker starts the task the loop would run next on its own
+ * stack, if that task has not started, within the LIFO slot's poll budget
+ * and when no periodic work is due. That is the task in the slot (most
+ * often the one the returning task spawned) or, with the slot empty, the
+ * ring's head (a batch of spawns from outside, whose first run owns them
+ * as run_task does). Only this worker touches its slot, and a task taken
+ * from either has not started, so nobody else can be running it.
+ * Shutdown goes through the loop, which tells the workers when the last
+ * task is done. */
 static eddy_task *mt_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
 {
     eddy_mt_sched *rt = (eddy_mt_sched *)base;
     mt_worker *w = th->worker;
-    if (!w || w->rt != rt || th->home != &th->sched_fiber)
+    if (!w || w->rt != rt || th->home != &th->sched_fiber || w->remote_countdown <= 1 ||
+        w->event_countdown <= 1 || atomic_load_explicit(&rt->shutting_down, memory_order_relaxed))
         return NULL;
     eddy_task *next = w->lifo;
-    if (!next || next->started || w->lifo_polls >= LIFO_MAX_POLLS ||
-        w->remote_countdown <= 1 || w->event_countdown <= 1 ||
-        atomic_load_explicit(&rt->shutting_down, memory_order_relaxed))
-        return NULL;
-    if (!eddy__task_fits_stack_of(next, t, rt->cfg.stack_size))
-        return NULL;
-    w->lifo = NULL;
-    w->lifo_polls++;
+    if (next) {
+        if (next->started || w->lifo_polls >= LIFO_MAX_POLLS ||
+            !eddy__task_fits_stack_of(next, t, rt->cfg.stack_size))
+            return NULL;
+        w->lifo = NULL;
+        w->lifo_polls++;
+    } else {
+        if (!(next = pop_for_chain(w, w->tick + 1)))
+            return NULL;
+        w->lifo_polls = 0;
+        if (!eddy__task_fits_stack_of(next, t, rt->cfg.stack_size)) {
+            w->lifo = next; /* the loop's next, as it was */
+            return NULL;
+        }
+        if (!next->owned)
+            own(rt, next);
+    }
     w->tick++;
     w->remote_countdown--;
     w->event_countdown--;
