@@ -426,9 +426,9 @@ static eddy_task *mt_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
         w->lifo = NULL;
         w->lifo_polls++;
     } else {
+        w->lifo_polls = 0; /* as next_local resets it for an empty slot */
         if (!(next = pop_for_chain(w, w->tick + 1)))
             return NULL;
-        w->lifo_polls = 0;
         if (!eddy__task_fits_stack_of(next, t, rt->cfg.stack_size)) {
             w->lifo = next; /* the loop's next, as it was */
             return NULL;
