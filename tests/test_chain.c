@@ -140,9 +140,13 @@ static void *root_shapes(void *arg)
     eddy_task *big = eddy_spawn_with(&o, needs_half_mib, NULL);
     eddy_task *small2 = eddy_spawn(returns_square, T_PTR(4));
     void *r1 = NULL, *r2 = NULL, *r3 = NULL;
-    int ok = eddy_join(small, &r1) == 0 && T_INT(r1) == 9;
-    ok &= eddy_join(big, &r2) == 0 && T_INT(r2) == 1;
-    ok &= eddy_join(small2, &r3) == 0 && T_INT(r3) == 16;
+    int ok = small && big && small2;
+    /* big first: on a multi-thread worker, a join that ends wakes us into
+     * the LIFO slot, ahead of the ring that holds small and big (see
+     * multi_thread_bigger_stack_in_the_ring_gets_its_own). */
+    ok = ok && eddy_join(big, &r2) == 0 && T_INT(r2) == 1;
+    ok = ok && eddy_join(small2, &r3) == 0 && T_INT(r3) == 16;
+    ok = ok && eddy_join(small, &r1) == 0 && T_INT(r1) == 9;
     return T_PTR(ok);
 }
 
@@ -381,30 +385,12 @@ Test(chain, multi_thread_bigger_stack_is_not_taken_from_the_task_before,
 
 /* With the LIFO slot empty, a returning task starts the ring's head on its
  * stack. Spawned in a row on the only worker (so that nothing is stolen),
- * the last task waits in the slot and the others in the ring: small (3),
- * then big, which must not start on small's 64 KiB stack, then small2
- * (4), the one in the slot. */
-static void *root_mt_ring_shapes(void *arg)
-{
-    (void)arg;
-    eddy_task *small = eddy_spawn(returns_square, T_PTR(3));
-    eddy_spawn_opts o = { .stack_size = 1u << 20 };
-    eddy_task *big = eddy_spawn_with(&o, needs_half_mib, NULL);
-    eddy_task *small2 = eddy_spawn(returns_square, T_PTR(4));
-    void *r1 = NULL, *r2 = NULL, *r3 = NULL;
-    int ok = small && big && small2;
-    /* big first: a join that ends wakes us into the slot, ahead of the
-     * ring. */
-    ok = ok && eddy_join(big, &r2) == 0 && T_INT(r2) == 1;
-    ok = ok && eddy_join(small2, &r3) == 0 && T_INT(r3) == 16;
-    ok = ok && eddy_join(small, &r1) == 0 && T_INT(r1) == 9;
-    return T_PTR(ok);
-}
-
+ * root_shapes's last task waits in the slot and the others in the ring:
+ * small, then big, which must not start on small's 64 KiB stack. */
 Test(chain, multi_thread_bigger_stack_in_the_ring_gets_its_own, .timeout = T_TIMEOUT)
 {
     eddy_runtime *rt = t_mt_rt(1, 64u << 10, EDDY_STACK_GUARDED);
-    int ok = T_INT(t_rt_block_on(rt, root_mt_ring_shapes, NULL));
+    int ok = T_INT(t_rt_block_on(rt, root_shapes, NULL));
     cr_assert_eq(eddy_runtime_free(rt), 0);
     cr_assert(ok);
 }
@@ -422,7 +408,7 @@ static void *root_mt_ring_abort(void *arg)
     eddy_task *c = eddy_spawn(sets, &ring_ran_c);
     if (b)
         eddy_abort(b);
-    /* b first, for the same reason. */
+    /* b first: a join that ends would wake us into the slot, ahead of b. */
     int ok = a && b && c && eddy_join(b, NULL) == -ECANCELED;
     return T_PTR(ok && eddy_join(c, NULL) == 0 && eddy_join(a, NULL) == 0);
 }
