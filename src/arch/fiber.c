@@ -49,12 +49,12 @@ static void asan_arrived(void *fake)
 void eddy__fiber_init_thread(eddy_fiber *f)
 {
     f->stack_lo = NULL;
+#ifdef EDDY_ASAN
     f->stack_size = 0;
     f->asan_fake = NULL;
+#endif
 #ifdef EDDY_TSAN
     f->tsan_fiber = __tsan_get_current_fiber();
-#else
-    f->tsan_fiber = NULL;
 #endif
 }
 
@@ -62,15 +62,15 @@ void eddy__fiber_init(eddy_fiber *f, void *stack_lo, size_t size,
                       void (*entry)(void *), void *arg)
 {
     f->stack_lo = stack_lo;
+#ifdef EDDY_ASAN
     f->stack_size = size;
     f->asan_fake = NULL;
+#endif
 #ifdef EDDY_VALGRIND
     f->vg_stack = VALGRIND_STACK_REGISTER(stack_lo, (char *)stack_lo + size);
 #endif
 #ifdef EDDY_TSAN
     f->tsan_fiber = __tsan_create_fiber(0);
-#else
-    f->tsan_fiber = NULL;
 #endif
     eddy__ctx_init(&f->ctx, stack_lo, size, entry, arg);
 }
@@ -83,8 +83,10 @@ void eddy__fiber_destroy(eddy_fiber *f)
 #ifdef EDDY_TSAN
     if (f->tsan_fiber)
         __tsan_destroy_fiber(f->tsan_fiber);
-#endif
     f->tsan_fiber = NULL;
+#else
+    (void)f;
+#endif
 }
 
 #if defined(EDDY_ASAN) || defined(EDDY_TSAN)

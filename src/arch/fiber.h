@@ -11,12 +11,19 @@
 #include "arch/ctx.h"
 #include "arch/sanitizer.h"
 
+/* A task's fiber sits in the hot first lines of the task object: only
+ * what a plain build uses is there. */
 typedef struct eddy_fiber {
     eddy_ctx ctx;
-    void *stack_lo;   /* bounds of the fiber's stack; for a thread's own stack */
-    size_t stack_size;/* they are learned at the first switch away from it */
+    void *stack_lo;   /* lowest usable byte of the fiber's stack (for a thread's
+                         own stack, ASan tells it at the first switch away) */
+#ifdef EDDY_ASAN
+    size_t stack_size;
     void *asan_fake;  /* ASan's fake-stack handle while switched out */
+#endif
+#ifdef EDDY_TSAN
     void *tsan_fiber; /* TSan's fiber object */
+#endif
     unsigned vg_stack;/* valgrind's id for the stack */
 } eddy_fiber;
 

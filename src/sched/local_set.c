@@ -262,7 +262,7 @@ static void run_task(eddy_local_set *set, eddy_thread *th, eddy_task *t)
         status = eddy__task_is_cancelled(t) ? -ECANCELED : 0;
     }
     disown(set, t);
-    eddy__task_complete(t, status == -ENOMEM ? NULL : t->result, status);
+    eddy__task_complete(t, eddy__task_output(t), status);
 }
 
 /* Runs up to one batch of ready set tasks on this thread. Returns whether

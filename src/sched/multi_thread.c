@@ -569,7 +569,7 @@ static inline void run_task(mt_worker *w, eddy_thread *th, eddy_task *t)
         status = eddy__task_is_cancelled(t) ? -ECANCELED : 0;
     }
     disown(rt, t);
-    eddy__task_complete(t, status == -ENOMEM ? NULL : t->result, status);
+    eddy__task_complete(t, eddy__task_output(t), status);
     if (atomic_load(&rt->shutting_down) && owned_empty(rt))
         notify_all(rt); /* the last task is done: the workers may leave */
 }

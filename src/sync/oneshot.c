@@ -179,8 +179,12 @@ int eddy_oneshot_tx_closed(eddy_oneshot_tx *tx)
  * thousands waiting), and completing a node there cost the sender a
  * cache miss and the generic wait and wake machinery around it. Anything
  * else, including a second receiver while the slot is taken, takes the
- * general path, with the same outcome. */
-static inline __attribute__((always_inline)) int recv_parked(oneshot *ch, void *out)
+ * general path, with the same outcome.
+ *
+ * Out of line and apart from recv_impl: a task waits here with this small
+ * frame on top of its stack, and not recv_impl's, whose waiter and wake
+ * batch would spread the few lines it touches over twice as many. */
+__attribute__((noinline)) static int recv_parked(oneshot *ch, void *out)
 {
     eddy_thread *th = eddy__thread();
     eddy_task *t = th->task;
@@ -213,11 +217,6 @@ __attribute__((noinline)) static int recv_impl(eddy_oneshot_rx *rx, void *out, b
     if (!rx)
         return -EINVAL;
     oneshot *ch = OF_RX(rx);
-    if (wait && deadline == EDDY_INSTANT_NEVER) {
-        int prc = recv_parked(ch, out);
-        if (prc != RECV_NOT_PARKED)
-            return prc;
-    }
     int erc = sync_enter(&ch->core, wait);
     if (erc)
         return erc;
@@ -249,9 +248,21 @@ __attribute__((noinline)) static int recv_impl(eddy_oneshot_rx *rx, void *out, b
     }
 }
 
+/* A receive that waits: in the channel's slot if it can, else in the
+ * general way. */
+static inline int recv_wait(eddy_oneshot_rx *rx, void *out, eddy_instant deadline)
+{
+    if (rx && deadline == EDDY_INSTANT_NEVER) {
+        int prc = recv_parked(OF_RX(rx), out);
+        if (prc != RECV_NOT_PARKED)
+            return prc;
+    }
+    return recv_impl(rx, out, true, deadline);
+}
+
 int eddy_oneshot_recv_until(eddy_oneshot_rx *rx, void *out, eddy_instant deadline)
 {
-    return recv_impl(rx, out, true, deadline);
+    return recv_wait(rx, out, deadline);
 }
 
 /* A receive that finds the value there (in a task not aborted). */
@@ -269,7 +280,7 @@ int eddy_oneshot_recv(eddy_oneshot_rx *rx, void *out)
 {
     if (rx && recv_local_fast(OF_RX(rx), out))
         return 0;
-    return recv_impl(rx, out, true, EDDY_INSTANT_NEVER);
+    return recv_wait(rx, out, EDDY_INSTANT_NEVER);
 }
 
 int eddy_oneshot_try_recv(eddy_oneshot_rx *rx, void *out)

@@ -95,7 +95,7 @@ uint64_t eddy_task_id(const eddy_task *t)
 
 const char *eddy_task_name(const eddy_task *t)
 {
-    return t ? t->name : NULL;
+    return t && t->named ? t->name : NULL;
 }
 
 uint64_t eddy_current_task_id(void)

@@ -43,7 +43,7 @@ _Noreturn void eddy__overflow_report(const eddy_task *t)
     char buf[512];
     size_t len = 0;
     put_str(buf, &len, sizeof buf, "eddy: stack overflow in task '");
-    put_str(buf, &len, sizeof buf, t->name ? t->name : "(unnamed)");
+    put_str(buf, &len, sizeof buf, t->named ? t->name : "(unnamed)");
     put_str(buf, &len, sizeof buf, "' (id ");
     put_u64(buf, &len, sizeof buf, t->id);
     put_str(buf, &len, sizeof buf, ", stack ");

@@ -3,6 +3,7 @@
 #include "task/task.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,11 @@
 #include "task/overflow.h"
 #include "util/block_cache.h"
 #include "task/thread.h"
+
+#if !defined(EDDY_ASAN) && !defined(EDDY_TSAN) && !defined(EDDY_CTX_UCONTEXT) && \
+    UINTPTR_MAX == UINT64_MAX
+_Static_assert(offsetof(eddy_task, name) == 128, "a task's hot fields fill two cache lines");
+#endif
 
 /* Ids are handed out in blocks per thread so that spawning does not touch a
  * shared cache line. */
@@ -57,8 +63,7 @@ eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *ar
     t->next = NULL;
     t->sched = NULL;
     t->fn = fn;
-    t->arg = arg;
-    t->result = NULL;
+    t->arg = arg; /* result shares its place */
     t->status = 0;
     t->exit = TASK_PARKED;
     t->started = false;
@@ -69,13 +74,15 @@ eddy_task *eddy__task_new(const eddy_spawn_opts *opts, eddy_task_fn fn, void *ar
     t->join_waker.vt = NULL;
     t->owned_prev = t->owned_next = NULL;
     t->id = next_id();
-    t->name = name;
+    t->named = name != NULL;
+    if (name) /* most tasks have none: their cold lines stay untouched */
+        t->name = name;
     return t;
 }
 
 static void task_free(eddy_task *t)
 {
-    if (t->name) /* most tasks have none: no call */
+    if (t->named)
         free(t->name);
     eddy__block_free(t, sizeof *t);
 }
@@ -150,7 +157,7 @@ void eddy__task_complete(eddy_task *t, void *result, int status)
     if (status == 0 && (s & TS_CANCELLED))
         status = -ECANCELED;
     t->result = result;
-    t->status = status;
+    t->status = (int16_t)status;
     for (;;) {
         uint64_t next = (s & ~(TS_RUNNING | TS_NOTIFIED)) | TS_COMPLETE;
         /* With no joiner waiting, nothing below reads the task: the
