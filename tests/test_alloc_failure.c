@@ -481,6 +481,33 @@ Test(alloc_failure, sockets_inside_a_local_runtime, .timeout = 60)
     sweep_local_job(socket_job, NULL, 1);
 }
 
+/* block_on on a new current-thread runtime, each allocation of its first
+ * run failing in turn: the failure is reported, and the runtime works. */
+Test(alloc_failure, block_on_a_new_current_thread_runtime, .timeout = 60)
+{
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_CURRENT_THREAD };
+    int reported = 0;
+    SWEEP(k, hit, {
+        disarm(); /* the runtime is made whole; its first block_on fails */
+        eddy_runtime *rt = eddy_runtime_new(&o);
+        cr_assert_not_null(rt);
+        arm(k);
+        void *res = NULL;
+        int rc = eddy_runtime_block_on(rt, small_job, NULL, &res);
+        hit = disarm();
+        if (rc < 0) {
+            cr_assert_eq(rc, -ENOMEM, "allocation %ld: block_on %d", k, rc);
+            reported++;
+        } else if (T_INT(res) != 42) {
+            cr_assert_eq(T_INT(res), -ENOMEM, "allocation %ld: job %d", k, T_INT(res));
+            reported++;
+        }
+        check_runtime_works(rt);
+        cr_assert_eq(eddy_runtime_free(rt), 0);
+    });
+    cr_assert_gt(reported, 0, "no allocation failed");
+}
+
 /* On the multi-thread runtime the root task runs on a worker, out of the
  * injection's reach; here the test thread's own calls fail: spawning
  * through a handle, and block_on's root task. */

@@ -138,8 +138,17 @@ int eddy_runtime_block_on(eddy_runtime *rt, eddy_task_fn fn, void *arg, void **r
     bool driving = try_take_core(rt);
     pthread_mutex_unlock(&rt->lock);
     /* With the core, the spawn is local; without, it goes through the
-     * remote queue to whoever drives. */
-    rt->sched.base.ops->spawn(&rt->sched.base, root);
+     * remote queue to whoever drives. A local spawn is refused while the
+     * scheduler finds no stack to map. */
+    int src = rt->sched.base.ops->spawn(&rt->sched.base, root);
+    if (src < 0) {
+        if (driving)
+            release_core(rt);
+        block_on_end(rt);
+        eddy_detach(root);
+        eddy__task_cancel_unstarted(root);
+        return src;
+    }
     if (!driving) {
         /* Our parker is woken both when the root task finishes (as its
          * joiner) and when the core is released. */
