@@ -112,7 +112,8 @@ static inline bool sync_local_enter(const sync_core *c, bool may_wait)
 {
     if (c->shared)
         return false;
-    eddy_thread *th = eddy__thread();
+    /* A thread with no id yet is not the owner (ids start at 1). */
+    const eddy_thread *th = eddy__thread_peek();
     return th->id == c->owner && !(may_wait && th->task && eddy__task_is_cancelled(th->task));
 }
 
