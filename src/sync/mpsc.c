@@ -226,12 +226,19 @@ out:
  * generality of the full path. */
 static inline bool send_local_fast(mpsc *ch, const void *msg)
 {
-    if (!sync_local_enter(&ch->core, ch->bounded) || ch->rx_closed || ch->len == ch->slots ||
-        !sync_list_empty(&ch->rx_waiters))
+    bool bounded = ch->bounded;
+    if (!sync_local_enter(&ch->core, bounded))
         return false;
-    if (ch->bounded && sync_sem_try_acquire(&ch->room, 1) != 0) /* the last check */
+    size_t len = ch->len, slots = ch->slots, elem = ch->elem_size;
+    if (ch->rx_closed || len == slots || !sync_list_empty(&ch->rx_waiters))
         return false;
-    put(ch, msg);
+    if (bounded && sync_sem_try_acquire(&ch->room, 1) != 0) /* the last check */
+        return false;
+    /* The state first, the copy last: stores through the caller's pointer
+     * could alias it, and the compiler would read it all again. */
+    unsigned char *dst = ch->buf + ((ch->head + len) & (slots - 1)) * elem;
+    ch->len = len + 1;
+    sync_copy_value(dst, msg, elem);
     return true;
 }
 
@@ -367,21 +374,36 @@ __attribute__((noinline)) static ssize_t recv_impl(eddy_mpsc_rx *rx, void *out, 
  * waits for room, so nobody is to be woken. */
 static inline bool recv_local_fast(mpsc *ch, void *out)
 {
-    if (!sync_local_enter(&ch->core, true) || ch->len == 0 ||
-        (ch->bounded && !sync_list_empty(&ch->room.waiters)))
+    if (!sync_local_enter(&ch->core, true))
         return false;
-    pop_one(ch, out);
-    if (ch->bounded)
+    size_t len = ch->len, head = ch->head, elem = ch->elem_size;
+    bool bounded = ch->bounded;
+    if (len == 0 || (bounded && !sync_list_empty(&ch->room.waiters)))
+        return false;
+    /* The state first, the copy last (see send_local_fast). */
+    const unsigned char *src = ch->buf + head * elem;
+    ch->head = (head + 1) & (ch->slots - 1);
+    ch->len = len - 1;
+    if (bounded)
         ch->room.avail++; /* sync_sem_release, with nobody to grant */
+    if (out)
+        sync_copy_value(out, src, elem);
     return true;
+}
+
+/* The long way for eddy_mpsc_recv, out of line so that the short one
+ * ends in a jump to it and keeps no frame of its own. */
+__attribute__((noinline)) static int recv_one_slow(eddy_mpsc_rx *rx, void *out)
+{
+    ssize_t rc = recv_impl(rx, out, 1, WAIT, EDDY_INSTANT_NEVER);
+    return rc < 0 ? (int)rc : 0;
 }
 
 int eddy_mpsc_recv(eddy_mpsc_rx *rx, void *out)
 {
     if (rx && recv_local_fast(OF_RX(rx), out))
         return 0;
-    ssize_t rc = recv_impl(rx, out, 1, WAIT, EDDY_INSTANT_NEVER);
-    return rc < 0 ? (int)rc : 0;
+    return recv_one_slow(rx, out);
 }
 
 int eddy_mpsc_recv_until(eddy_mpsc_rx *rx, void *out, eddy_instant deadline)
