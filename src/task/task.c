@@ -117,25 +117,6 @@ void eddy__task_wake_by_ref(eddy_task *t)
         t->sched->ops->schedule(t->sched, t);
 }
 
-uint64_t eddy__task_transition_to_running(eddy_task *t)
-{
-    /* Precondition: NOTIFIED set, RUNNING clear (bits 1 and 0). Then
-     * subtracting one clears the first and sets the second: one `lock
-     * xadd`, where a fetch-xor would be a load and a compare-exchange
-     * loop. */
-    _Static_assert(TS_RUNNING == 1 && TS_NOTIFIED == 2, "the two lowest bits");
-    return atomic_fetch_sub_explicit(&t->state, TS_NOTIFIED - TS_RUNNING,
-                                     memory_order_acq_rel);
-}
-
-bool eddy__task_transition_to_idle(eddy_task *t)
-{
-    /* RUNNING is set: subtracting it clears it (one `lock xadd`, where a
-     * fetch-and would be a compare-exchange loop). */
-    uint64_t prev = atomic_fetch_sub_explicit(&t->state, TS_RUNNING, memory_order_acq_rel);
-    return (prev & TS_NOTIFIED) != 0;
-}
-
 bool eddy__task_set_cancelled(eddy_task *t)
 {
     uint64_t s = atomic_load_explicit(&t->state, memory_order_acquire);

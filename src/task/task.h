@@ -133,13 +133,29 @@ void eddy__task_unref(eddy_task *t);
 void eddy__task_wake_by_ref(eddy_task *t);
 
 /* Scheduler side: the task was popped from a run queue (so NOTIFIED is
- * set and RUNNING clear); it is now RUNNING. Returns the state before. */
-uint64_t eddy__task_transition_to_running(eddy_task *t);
+ * set and RUNNING clear); it is now RUNNING. Returns the state before.
+ * Inline, like the next one: a call around one atomic instruction made
+ * the scheduler paths that take it save registers for it. */
+static inline uint64_t eddy__task_transition_to_running(eddy_task *t)
+{
+    /* NOTIFIED set, RUNNING clear (bits 1 and 0): subtracting one clears
+     * the first and sets the second, in one `lock xadd`, where a
+     * fetch-xor would be a load and a compare-exchange loop. */
+    _Static_assert(TS_RUNNING == 1 && TS_NOTIFIED == 2, "the two lowest bits");
+    return atomic_fetch_sub_explicit(&t->state, TS_NOTIFIED - TS_RUNNING,
+                                     memory_order_acq_rel);
+}
 
 /* Scheduler side: the task (RUNNING) switched out to park. Clears RUNNING;
  * returns true if it was notified meanwhile (the caller must queue it
  * again). */
-bool eddy__task_transition_to_idle(eddy_task *t);
+static inline bool eddy__task_transition_to_idle(eddy_task *t)
+{
+    /* RUNNING is set: subtracting it clears it (one `lock xadd`, where a
+     * fetch-and would be a compare-exchange loop). */
+    uint64_t prev = atomic_fetch_sub_explicit(&t->state, TS_RUNNING, memory_order_acq_rel);
+    return (prev & TS_NOTIFIED) != 0;
+}
 
 /* Scheduler side: the task popped from a queue starts running. A task
  * that yielded never left RUNNING: it waits in its scheduler's deferred
