@@ -126,11 +126,15 @@ static int grow(mpsc *ch)
     return 0;
 }
 
-/* Appends a value to a ring that has room. */
+/* Appends a value to a ring that has room. The state is written first and
+ * the value copied last: a copy through the caller's pointer may alias the
+ * channel as far as the compiler knows, and would make it read it again. */
 static inline void put(mpsc *ch, const void *msg)
 {
-    sync_copy_value(slot(ch, ch->len), msg, ch->elem_size);
+    unsigned char *dst = slot(ch, ch->len);
+    size_t elem = ch->elem_size;
     ch->len++;
+    sync_copy_value(dst, msg, elem);
 }
 
 static int push(mpsc *ch, const void *msg)
@@ -144,13 +148,16 @@ static int push(mpsc *ch, const void *msg)
     return 0;
 }
 
-/* Takes the oldest value into out (NULL: drops it). */
+/* Takes the oldest value into out (NULL: drops it); the copy last, as in
+ * put. */
 static inline void pop_one(mpsc *ch, unsigned char *out)
 {
-    if (out)
-        sync_copy_value(out, ch->buf + ch->head * ch->elem_size, ch->elem_size);
+    const unsigned char *src = slot(ch, 0);
+    size_t elem = ch->elem_size;
     ch->head = (ch->head + 1) & (ch->slots - 1);
     ch->len--;
+    if (out)
+        sync_copy_value(out, src, elem);
 }
 
 /* Takes k (<= len) values into out (NULL: drop them). */
@@ -226,19 +233,12 @@ out:
  * generality of the full path. */
 static inline bool send_local_fast(mpsc *ch, const void *msg)
 {
-    bool bounded = ch->bounded;
-    if (!sync_local_enter(&ch->core, bounded))
+    if (!sync_local_enter(&ch->core, ch->bounded) || ch->rx_closed || ch->len == ch->slots ||
+        !sync_list_empty(&ch->rx_waiters))
         return false;
-    size_t len = ch->len, slots = ch->slots, elem = ch->elem_size;
-    if (ch->rx_closed || len == slots || !sync_list_empty(&ch->rx_waiters))
+    if (ch->bounded && sync_sem_try_acquire(&ch->room, 1) != 0) /* the last check */
         return false;
-    if (bounded && sync_sem_try_acquire(&ch->room, 1) != 0) /* the last check */
-        return false;
-    /* The state first, the copy last: stores through the caller's pointer
-     * could alias it, and the compiler would read it all again. */
-    unsigned char *dst = ch->buf + ((ch->head + len) & (slots - 1)) * elem;
-    ch->len = len + 1;
-    sync_copy_value(dst, msg, elem);
+    put(ch, msg);
     return true;
 }
 
@@ -374,20 +374,12 @@ __attribute__((noinline)) static ssize_t recv_impl(eddy_mpsc_rx *rx, void *out, 
  * waits for room, so nobody is to be woken. */
 static inline bool recv_local_fast(mpsc *ch, void *out)
 {
-    if (!sync_local_enter(&ch->core, true))
+    if (!sync_local_enter(&ch->core, true) || ch->len == 0 ||
+        (ch->bounded && !sync_list_empty(&ch->room.waiters)))
         return false;
-    size_t len = ch->len, head = ch->head, elem = ch->elem_size;
-    bool bounded = ch->bounded;
-    if (len == 0 || (bounded && !sync_list_empty(&ch->room.waiters)))
-        return false;
-    /* The state first, the copy last (see send_local_fast). */
-    const unsigned char *src = ch->buf + head * elem;
-    ch->head = (head + 1) & (ch->slots - 1);
-    ch->len = len - 1;
-    if (bounded)
+    if (ch->bounded)
         ch->room.avail++; /* sync_sem_release, with nobody to grant */
-    if (out)
-        sync_copy_value(out, src, elem);
+    pop_one(ch, out);
     return true;
 }
 
