@@ -46,25 +46,21 @@ eddy_thread *eddy__thread_first(void);
 /* The calling thread's context as it stands, for a short path that takes
  * the long one when the thread has none yet (id 0, no task). It makes no
  * call, so the short path stays a leaf that saves no registers. */
-static inline __attribute__((always_inline)) const eddy_thread *eddy__thread_peek(void)
+static inline __attribute__((always_inline)) eddy_thread *eddy__thread_peek(void)
 {
 #ifdef EDDY_HAVE_TLS_ADDR
     return EDDY_TLS_ADDR(eddy__tls_thread);
 #else
-    return eddy__thread_first();
+    return eddy__thread_first(); /* out of line: re-evaluated at each call */
 #endif
 }
 
 static inline __attribute__((always_inline)) eddy_thread *eddy__thread(void)
 {
-#ifdef EDDY_HAVE_TLS_ADDR
-    eddy_thread *th = EDDY_TLS_ADDR(eddy__tls_thread);
+    eddy_thread *th = eddy__thread_peek();
     if (__builtin_expect(th->id == 0, 0))
         return eddy__thread_first();
     return th;
-#else
-    return eddy__thread_first(); /* out of line: re-evaluated at each call */
-#endif
 }
 
 /* Scheduler side: runs task t (RUNNING) on this thread, the caller's
