@@ -429,6 +429,19 @@ Test(alloc_failure, blocking_pool_thread_cannot_start, .timeout = 60)
 /* job with each of its allocations failing in turn, inside a live
  * LocalRuntime: the failing call reports ENOMEM to the task, which
  * returns it, and the runtime goes on working: job then returns `want`. */
+/* One run of a sweep of block_on(job): ENOMEM from block_on or from the
+ * job, or the job's own result `want`. Counts the failures reported. */
+static void check_job_run(long k, int rc, void *res, int want, int *reported)
+{
+    if (rc < 0) {
+        cr_assert_eq(rc, -ENOMEM, "allocation %ld: block_on %d", k, rc);
+        (*reported)++;
+    } else if (T_INT(res) != want) {
+        cr_assert_eq(T_INT(res), -ENOMEM, "allocation %ld: job %d", k, T_INT(res));
+        (*reported)++;
+    }
+}
+
 static void sweep_local_job(eddy_task_fn job, void *arg, int want)
 {
     eddy_local_runtime *rt = t_local_rt();
@@ -437,13 +450,7 @@ static void sweep_local_job(eddy_task_fn job, void *arg, int want)
         void *res = NULL;
         int rc = eddy_local_runtime_block_on(rt, job, arg, &res);
         hit = disarm();
-        if (rc < 0) {
-            cr_assert_eq(rc, -ENOMEM, "allocation %ld: block_on %d", k, rc);
-            reported++;
-        } else if (T_INT(res) != want) {
-            cr_assert_eq(T_INT(res), -ENOMEM, "allocation %ld: job %d", k, T_INT(res));
-            reported++;
-        }
+        check_job_run(k, rc, res, want, &reported);
     });
     cr_assert_gt(reported, 0, "no allocation of the job failed");
     void *res = NULL;
@@ -495,13 +502,7 @@ Test(alloc_failure, block_on_a_new_current_thread_runtime, .timeout = 60)
         void *res = NULL;
         int rc = eddy_runtime_block_on(rt, small_job, NULL, &res);
         hit = disarm();
-        if (rc < 0) {
-            cr_assert_eq(rc, -ENOMEM, "allocation %ld: block_on %d", k, rc);
-            reported++;
-        } else if (T_INT(res) != 42) {
-            cr_assert_eq(T_INT(res), -ENOMEM, "allocation %ld: job %d", k, T_INT(res));
-            reported++;
-        }
+        check_job_run(k, rc, res, 42, &reported);
         check_runtime_works(rt);
         cr_assert_eq(eddy_runtime_free(rt), 0);
     });

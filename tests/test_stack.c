@@ -310,22 +310,26 @@ static long vm_size_kib(void)
     return kib;
 }
 
+/* Limits the process's address space to a bit above what it uses now:
+ * room for one or two 64 MiB stacks at most. 0, or -1 if it cannot. */
+static int limit_address_space(void)
+{
+    long kib = vm_size_kib();
+    struct rlimit rl;
+    if (kib <= 0 || getrlimit(RLIMIT_AS, &rl) != 0)
+        return -1;
+    rl.rlim_cur = (rlim_t)kib * 1024 + (128u << 20);
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
+        return -1;
+    return setrlimit(RLIMIT_AS, &rl);
+}
+
 static void child_exhaust(void)
 {
     eddy_local_runtime *rt = eddy_local_runtime_new(NULL);
     if (!rt)
         _exit(CH_NO_RT);
-    long kib = vm_size_kib();
-    if (kib <= 0)
-        _exit(CH_NO_LIMIT);
-    /* a bit above current use: room for one or two 64 MiB stacks at most */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_AS, &rl) != 0)
-        _exit(CH_NO_LIMIT);
-    rl.rlim_cur = (rlim_t)kib * 1024 + (128u << 20);
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < rl.rlim_cur)
-        _exit(CH_NO_LIMIT);
-    if (setrlimit(RLIMIT_AS, &rl) != 0)
+    if (limit_address_space() != 0)
         _exit(CH_NO_LIMIT);
     eddy_local_runtime_block_on(rt, root_exhaust, NULL, NULL);
     fprintf(stderr, "enomem=%d bad=%d ok=%d started=%d\n", enomem_seen, bad_rc, ok_joins,
@@ -349,6 +353,52 @@ Test(stack, address_space_exhaustion_is_enomem, .timeout = T_TIMEOUT)
     cr_assert_neq(WEXITSTATUS(status), CH_BAD_RC,
                   "a spawn or join failed with something other than ENOMEM; %s", out);
     cr_assert_eq(WEXITSTATUS(status), CH_OK, "child exit %d; %s", WEXITSTATUS(status), out);
+}
+
+/* A root task whose stack cannot be mapped fails its block_on with ENOMEM,
+ * and the scheduler then refuses spawns until a task gets a stack. The
+ * next block_on's root is refused at once: block_on must say so, not
+ * drive the runtime waiting for a task that was never queued. On both
+ * runtimes that drive on the calling thread. */
+enum { CH_FIRST_RC = 110, CH_SECOND_RC = 111 };
+
+static void *refused_root(void *arg)
+{
+    return arg;
+}
+
+static void child_refused_root(void)
+{
+    alarm(20); /* a block_on that waits for the refused root ends here */
+    eddy_runtime_opts o = { .flavor = EDDY_FLAVOR_CURRENT_THREAD, .stack_size = 4ull << 30 };
+    eddy_runtime *rt = eddy_runtime_new(&o);
+    eddy_local_runtime *lrt = eddy_local_runtime_new(&o);
+    if (!rt || !lrt)
+        _exit(CH_NO_RT);
+    if (limit_address_space() != 0)
+        _exit(CH_NO_LIMIT);
+    for (int i = 0; i < 2; i++) {
+        int rc = eddy_runtime_block_on(rt, refused_root, NULL, NULL);
+        int lrc = eddy_local_runtime_block_on(lrt, refused_root, NULL, NULL);
+        fprintf(stderr, "block_on %d: runtime %d, local runtime %d\n", i + 1, rc, lrc);
+        if (rc != -ENOMEM || lrc != -ENOMEM)
+            _exit(i == 0 ? CH_FIRST_RC : CH_SECOND_RC);
+    }
+    eddy_local_runtime_free(lrt);
+    eddy_runtime_free(rt);
+    _exit(CH_OK);
+}
+
+Test(stack, a_root_task_refused_for_want_of_stacks_fails_block_on, .timeout = T_TIMEOUT)
+{
+    char out[4096];
+    int status = run_in_child(child_refused_root, out, sizeof out);
+    cr_assert(WIFEXITED(status), "child killed by signal %d (%s); stderr: %s",
+              WIFSIGNALED(status) ? WTERMSIG(status) : -1,
+              WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "block_on hung" : "crash",
+              out);
+    cr_assert_eq(WEXITSTATUS(status), CH_OK, "child exit %d; stderr: %s", WEXITSTATUS(status),
+                 out);
 }
 
 /* ---- absurd stack size ---- */
