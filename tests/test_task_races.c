@@ -360,7 +360,9 @@ static void *abort_joiners(void *arg)
     }
     for (int i = 0; i < PAIRS; i++) {
         if (i % 3 != 0) {
-            if (!await_index(&joiner_started[i], 0))
+            /* Started and published: a joiner may start on a worker before
+             * the test thread has stored its handle. */
+            if (!await_index(&joiner_started[i], 0) || !await_index(&r->spawned, i))
                 return release_victims(r, PAIRS);
             eddy_abort(joiners[i]);
         }
