@@ -9,6 +9,15 @@
  * Cancellation is cooperative: after eddy_abort(), every suspending call
  * made by the task returns -ECANCELED at once, so the task unwinds through
  * its ordinary error paths and returns.
+ *
+ * Floating-point control state (x86-64: the rounding mode, exception masks
+ * and flush-to-zero bits of MXCSR and the x87 control word) belongs to the
+ * task: a task starts with the defaults (round to nearest, every exception
+ * masked), keeps what it sets across its suspensions, wherever it resumes,
+ * and changes nobody else's, nor that of the thread driving its runtime.
+ * On AArch64 the FPCR is not switched: it stays the thread's, as in a
+ * Tokio future, and a task that changes it must put it back before it
+ * suspends.
  */
 #ifndef EDDY_TASK_H
 #define EDDY_TASK_H

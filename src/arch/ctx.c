@@ -20,8 +20,8 @@ void eddy__ctx_init(eddy_ctx *ctx, void *stack_lo, size_t size,
      * trampoline's call requires. */
     uint64_t *frame = (uint64_t *)(top - 8 * sizeof(uint64_t));
     memset(frame, 0, 8 * sizeof(uint64_t));
-    uint32_t mxcsr = 0x1F80;  /* all exceptions masked, round to nearest */
-    uint16_t fpucw = 0x037F;  /* the same for x87 */
+    uint32_t mxcsr = EDDY_CTX_MXCSR_DEFAULT;
+    uint16_t fpucw = EDDY_CTX_X87CW_DEFAULT;
     memcpy((char *)frame, &mxcsr, sizeof mxcsr);
     memcpy((char *)frame + 4, &fpucw, sizeof fpucw);
     frame[3] = (uint64_t)(uintptr_t)entry; /* r13 */

@@ -26,6 +26,12 @@ void eddy__ctx_init(eddy_ctx *ctx, void *stack_lo, size_t size,
     ctx->uc.uc_stack.ss_sp = stack_lo;
     ctx->uc.uc_stack.ss_size = size;
     ctx->uc.uc_link = NULL;
+#if defined(__x86_64__)
+    /* getcontext took the starting thread's control words; a fresh task
+     * starts with the defaults, as with the assembly switch. */
+    ctx->uc.uc_mcontext.fpregs->cwd = EDDY_CTX_X87CW_DEFAULT;
+    ctx->uc.uc_mcontext.fpregs->mxcsr = EDDY_CTX_MXCSR_DEFAULT;
+#endif
     makecontext(&ctx->uc, (void (*)(void))ucontext_entry, 4,
                 (unsigned)(e >> 16 >> 16), (unsigned)e,
                 (unsigned)(a >> 16 >> 16), (unsigned)a);
@@ -34,6 +40,12 @@ void eddy__ctx_init(eddy_ctx *ctx, void *stack_lo, size_t size,
 void eddy__ctx_switch(eddy_ctx *from, const eddy_ctx *to)
 {
     swapcontext(&from->uc, &to->uc);
+}
+
+void eddy__ctx_jump(const eddy_ctx *to)
+{
+    setcontext(&to->uc);
+    abort(); /* setcontext returns only on an invalid context */
 }
 
 #endif /* EDDY_CTX_UCONTEXT */

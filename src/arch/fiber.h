@@ -58,8 +58,27 @@ static inline __attribute__((always_inline)) void eddy__fiber_switch(eddy_fiber 
 }
 #endif
 
-/* The last switch away from a finished fiber: never returns. */
-_Noreturn void eddy__fiber_exit(eddy_fiber *from, eddy_fiber *to);
+/* As eddy__fiber_switch, from a scheduler loop whose FP control words
+ * are env (eddy__ctx_fp_env, read when the loop started). */
+#if defined(EDDY_ASAN) || defined(EDDY_TSAN)
+static inline void eddy__fiber_switch_env(eddy_fiber *from, eddy_fiber *to, uint64_t env)
+{
+    (void)env;
+    eddy__fiber_switch_annotated(from, to);
+}
+#else
+static inline __attribute__((always_inline)) void eddy__fiber_switch_env(eddy_fiber *from,
+                                                                         eddy_fiber *to,
+                                                                         uint64_t env)
+{
+    eddy__ctx_switch_env(&from->ctx, &to->ctx, env);
+}
+#endif
+
+/* The last switch away from a finished fiber, to `to`: saves nothing and
+ * never returns. The finished fiber's object is not touched (its task
+ * may be freed already); eddy__fiber_destroy it later, from elsewhere. */
+_Noreturn void eddy__fiber_exit(eddy_fiber *to);
 
 /* First call on a fresh fiber's stack. */
 void eddy__fiber_started(void);

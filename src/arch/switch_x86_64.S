@@ -21,13 +21,9 @@
  *   24: r13, 32: r12, 40: rbx, 48: rbp, 56: resume address.
  * eddy__ctx_init (ctx.c) builds the same frame for a fresh context.
  */
-    .text
-    .p2align 4
-    .globl  eddy__ctx_switch
-    .hidden eddy__ctx_switch
-    .type   eddy__ctx_switch, @function
-eddy__ctx_switch:
-    .cfi_startproc
+/* Pushes the callee-saved registers; the frame's bottom slot, for the
+ * control words, is left for the caller of the macro to fill. */
+.macro SAVE_REGISTERS
     pushq   %rbp
     .cfi_adjust_cfa_offset 8
     pushq   %rbx
@@ -42,13 +38,10 @@ eddy__ctx_switch:
     .cfi_adjust_cfa_offset 8
     subq    $8, %rsp
     .cfi_adjust_cfa_offset 8
-    stmxcsr (%rsp)
-    fnstcw  4(%rsp)
-    movq    56(%rsp), %rax      /* where the caller's call returns */
+.endm
 
-    movq    %rsp, (%rdi)
-    movq    (%rsi), %rsp
-
+/* Restores the frame at the stack pointer, up to its resume address. */
+.macro RESTORE_FRAME
     ldmxcsr (%rsp)
     fldcw   4(%rsp)
     addq    $8, %rsp
@@ -58,13 +51,72 @@ eddy__ctx_switch:
     popq    %r12
     popq    %rbx
     popq    %rbp
+.endm
+
+/* Stores the stack pointer in from (rdi), takes to's (rsi), restores its
+ * frame and leaves for its resume address (see above for how). */
+.macro SWITCH_AND_RESTORE
+    movq    56(%rsp), %rax      /* where the caller's call returns */
+    movq    %rsp, (%rdi)
+    movq    (%rsi), %rsp
+    RESTORE_FRAME
     cmpq    %rax, (%rsp)        /* resumed at that same call site? */
     jne     1f
     ret
 1:  popq    %rcx
     jmpq    *%rcx
+.endm
+
+    .text
+    .p2align 4
+    .globl  eddy__ctx_switch
+    .hidden eddy__ctx_switch
+    .type   eddy__ctx_switch, @function
+eddy__ctx_switch:
+    .cfi_startproc
+    SAVE_REGISTERS
+    stmxcsr (%rsp)
+    fnstcw  4(%rsp)
+    SWITCH_AND_RESTORE
     .cfi_endproc
     .size   eddy__ctx_switch, .-eddy__ctx_switch
+
+/* void eddy__ctx_switch_env(eddy_ctx *from, const eddy_ctx *to,
+ *                           uint64_t env);
+ *
+ * As eddy__ctx_switch, for a context whose control words are known (env,
+ * from eddy__ctx_fp_env): it stores them rather than reading them, as
+ * stmxcsr holds the core up for several nanoseconds. */
+    .p2align 4
+    .globl  eddy__ctx_switch_env
+    .hidden eddy__ctx_switch_env
+    .type   eddy__ctx_switch_env, @function
+eddy__ctx_switch_env:
+    .cfi_startproc
+    SAVE_REGISTERS
+    movq    %rdx, (%rsp)
+    SWITCH_AND_RESTORE
+    .cfi_endproc
+    .size   eddy__ctx_switch_env, .-eddy__ctx_switch_env
+
+/* void eddy__ctx_jump(const eddy_ctx *to);
+ *
+ * Resumes `to` without saving anything: for a context that is finished and
+ * will never be resumed. It leaves by jumping, as the return-stack buffer
+ * holds only the calls of the finished context. */
+    .p2align 4
+    .globl  eddy__ctx_jump
+    .hidden eddy__ctx_jump
+    .type   eddy__ctx_jump, @function
+eddy__ctx_jump:
+    .cfi_startproc
+    .cfi_undefined rip
+    movq    (%rdi), %rsp
+    RESTORE_FRAME
+    popq    %rcx
+    jmpq    *%rcx
+    .cfi_endproc
+    .size   eddy__ctx_jump, .-eddy__ctx_jump
 
 /* First code run on a fresh stack: r12 holds the argument, r13 the entry
  * function, which never returns. The stack is 16-byte aligned here, as the

@@ -307,6 +307,7 @@ void eddy__ct_drive(eddy_ct_sched *s, eddy_task *until)
     eddy__overflow_thread_init();
     eddy__fiber_init_thread(&th->sched_fiber);
     th->home = &th->sched_fiber;
+    th->home_env = eddy__ctx_fp_env();
     th->driving = &s->base;
     s->until = until;
     run(s, th);

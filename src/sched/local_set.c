@@ -272,8 +272,10 @@ static bool run_batch(eddy_local_set *set, eddy_task *until)
     set_stack_config(&set->base, &set->stack_size, &set->guarded);
     eddy_thread *th = eddy__thread();
     eddy_fiber *home = th->home;
+    uint64_t home_env = th->home_env;
     eddy__fiber_init_thread(&set->loop_fiber);
     th->home = &set->loop_fiber;
+    th->home_env = eddy__ctx_fp_env();
     for (set->batch_left = SET_BATCH; set->batch_left > 0; set->batch_left--) {
         if (until && (eddy__task_state(until) & TS_COMPLETE))
             break;
@@ -287,6 +289,7 @@ static bool run_batch(eddy_local_set *set, eddy_task *until)
         run_task(set, th, t);
     }
     th->home = home;
+    th->home_env = home_env;
     /* Yielded tasks run again after the outer runtime had its turn. */
     eddy__queue_append(&set->run, &set->deferred);
     return !eddy__queue_empty(&set->run) || atomic_load(&set->remote_len) > 0;

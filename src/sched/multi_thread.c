@@ -736,6 +736,8 @@ static void park(mt_worker *w)
     }
     if (rt->cfg.on_thread_unpark)
         rt->cfg.on_thread_unpark(rt->cfg.hook_arg);
+    if (rt->cfg.on_thread_park || rt->cfg.on_thread_unpark)
+        eddy__thread()->home_env = eddy__ctx_fp_env();
 
     /* Woken by a wake of a pinned task, a timer or I/O rather than by
      * notify_parked: take ourselves off the idle list. */
@@ -769,6 +771,7 @@ static void *worker_main(void *arg)
     th->home = &th->sched_fiber;
     if (rt->cfg.on_thread_start)
         rt->cfg.on_thread_start(rt->cfg.hook_arg);
+    th->home_env = eddy__ctx_fp_env(); /* as the hook left them */
 
     while (!done(rt)) {
         w->tick++;

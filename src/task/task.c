@@ -235,8 +235,9 @@ static void task_entry(void *arg)
             break;
         th->task = next;
         t = next;
+        eddy__ctx_fp_reset(); /* a fresh task starts with the defaults */
     }
-    eddy__fiber_exit(&t->fiber, th->home);
+    eddy__fiber_exit(th->home);
 }
 
 void eddy__task_pass_stack(eddy_task *from, eddy_task *to)

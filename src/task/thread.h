@@ -26,6 +26,8 @@ typedef struct eddy_thread {
     eddy_fiber sched_fiber;     /* the thread's own stack, while driving */
     eddy_fiber *home;           /* where a running task switches back to:
                                    &sched_fiber, or a LocalSet's loop */
+    uint64_t home_env;          /* home's FP control words (ctx.h), read
+                                   whenever home is set or a hook ran */
     eddy_enter_ctx *enter;      /* innermost entered runtime context */
     eddy_parker *parker;        /* created on first plain-thread wait */
     void *worker;               /* the multi-thread worker this thread is */
@@ -92,7 +94,7 @@ static inline __attribute__((always_inline)) eddy_task *eddy__task_run(eddy_thre
         return NULL;
     eddy_task *caller = th->task; /* a LocalSet loop runs inside a task */
     th->task = t;
-    eddy__fiber_switch(th->home, &t->fiber);
+    eddy__fiber_switch_env(th->home, &t->fiber, th->home_env);
     eddy_task *back = th->task;
     th->task = caller;
     eddy__task_check_stack(back, eddy__ctx_sp(&back->fiber.ctx));
