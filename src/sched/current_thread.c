@@ -99,6 +99,7 @@ static void ct_stack_config(eddy_sched *base, size_t *size, bool *guarded)
 
 static eddy_task *ct_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t);
 static eddy_task *ct_chain(eddy_sched *base, eddy_thread *th, eddy_task *t);
+static eddy_task *ct_pass_on(eddy_sched *base, eddy_thread *th, eddy_task *t);
 
 static const eddy_sched_ops ct_ops = {
     .schedule = ct_schedule,
@@ -110,6 +111,7 @@ static const eddy_sched_ops ct_ops = {
     .stack_config = ct_stack_config,
     .handoff = ct_handoff,
     .chain = ct_chain,
+    .pass_on = ct_pass_on,
 };
 
 int eddy__ct_init(eddy_ct_sched *s, const eddy_sched_config *cfg, bool local)
@@ -168,6 +170,35 @@ static void finish(eddy_ct_sched *s, eddy_task *t, void *result, int status)
     eddy__task_complete(t, result, status);
 }
 
+/* Whether the task running on th may take the loop's next step itself
+ * (ct_handoff, ct_chain, ct_pass_on): the loop has no periodic work due
+ * (remote queue, driver), and th drives this scheduler from its own loop,
+ * not a LocalSet's. Only this thread ever pops this scheduler's queues, so
+ * a task switching out cannot be picked up before its switch completes. */
+static inline bool may_step(const eddy_ct_sched *s, const eddy_thread *th)
+{
+    return s->remote_countdown > 1 && s->event_countdown > 1 &&
+           th->home == &th->sched_fiber && th->driving == &s->base;
+}
+
+/* Counts the step taken for the loop and pops the run queue's head. */
+static inline void take_step(eddy_ct_sched *s)
+{
+    s->remote_countdown--;
+    s->event_countdown--;
+    eddy__queue_pop_warm(&s->run);
+}
+
+/* Releases the stack ct_pass_on kept aside, now that nothing runs on it. */
+static inline void release_dead(eddy_ct_sched *s, eddy_thread *th)
+{
+    if (s->dead.stack) {
+        eddy__thread_keep_stack(th, &s->dead.fiber, s->dead.stack, s->dead.shape,
+                                s->dead.guarded);
+        s->dead.stack = NULL;
+    }
+}
+
 static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
 {
     uint64_t prev = eddy__task_begin_run(t);
@@ -181,6 +212,7 @@ static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
         finish(s, t, NULL, -ENOMEM);
         return;
     }
+    release_dead(s, th);
     if (back->exit != TASK_DONE) {
         eddy__queue_file_switched_out(&s->run, &s->deferred, back);
         return;
@@ -190,44 +222,53 @@ static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
     finish(s, back, back->result, eddy__task_is_cancelled(back) ? -ECANCELED : 0);
 }
 
-/* The loop's next step, taken on the stack of task t as it switches out:
- * if the next ready task has run before and the loop has no periodic work
- * due (remote queue, driver), t is filed here and that task is resumed
- * straight from t. Only this thread ever pops this scheduler's queues, so
- * t cannot be picked up before its switch completes. Tasks that finish, or
- * start, still go through the loop, which owns their stacks. */
-static eddy_task *ct_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
+/* The loop's next step, taken on the stack of task t as it switches out
+ * (yielding or parking): t is filed here and the next ready task is
+ * resumed, or started, straight from t. A task that has not started gets
+ * its stack here as the loop would give it one; one that was aborted first,
+ * or finds no stack, is left to the loop, which finishes it. */
+static inline eddy_task *hand_over(eddy_ct_sched *s, eddy_task *t, eddy_task *next)
 {
-    eddy_ct_sched *s = (eddy_ct_sched *)base;
-    eddy_task *next = s->run.head;
-    if (!next || !next->started || s->remote_countdown <= 1 || s->event_countdown <= 1 ||
-        th->home != &th->sched_fiber || th->driving != base)
-        return NULL;
-    s->remote_countdown--;
-    s->event_countdown--;
-    eddy__queue_pop_warm(&s->run);
+    take_step(s);
     eddy__queue_file_switched_out(&s->run, &s->deferred, t);
     eddy__task_begin_run(next);
     return next;
 }
 
+/* Out of line, so that handing over to a started task stays a leaf. */
+__attribute__((noinline)) static eddy_task *hand_over_new(eddy_ct_sched *s, eddy_thread *th,
+                                                          eddy_task *t, eddy_task *next)
+{
+    if (eddy__task_is_cancelled(next) ||
+        !eddy__task_start(th, next, s->cfg.stack_size, s->cfg.guarded_stacks))
+        return NULL;
+    return hand_over(s, t, next);
+}
+
+static eddy_task *ct_handoff(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    eddy_ct_sched *s = (eddy_ct_sched *)base;
+    eddy_task *next = s->run.head;
+    if (!next || !may_step(s, th))
+        return NULL;
+    if (!next->started)
+        return hand_over_new(s, th, t, next);
+    return hand_over(s, t, next);
+}
+
 /* The loop's next steps, taken on the stack of task t whose function
  * returned: if the next ready task has not started and wants a stack of
  * t's shape, t is completed here and that task starts on t's stack. The
- * same conditions as ct_handoff hold, and the task the loop drives until
- * goes back to the loop, which returns as soon as it completes. */
+ * task the loop drives until goes back to the loop, which returns as soon
+ * as it completes. */
 static eddy_task *ct_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
 {
     eddy_ct_sched *s = (eddy_ct_sched *)base;
     eddy_task *next = s->run.head;
-    if (!next || next->started || t == s->until || s->remote_countdown <= 1 ||
-        s->event_countdown <= 1 || th->home != &th->sched_fiber || th->driving != base)
+    if (!next || next->started || t == s->until || !may_step(s, th) ||
+        !eddy__task_fits_stack_of(next, t, s->cfg.stack_size))
         return NULL;
-    if (!eddy__task_fits_stack_of(next, t, s->cfg.stack_size))
-        return NULL;
-    s->remote_countdown--;
-    s->event_countdown--;
-    eddy__queue_pop_warm(&s->run);
+    take_step(s);
     if (eddy__task_transition_to_running(next) & TS_CANCELLED) {
         /* Aborted before it started: it never runs (as in run_task). */
         finish(s, next, NULL, -ECANCELED);
@@ -236,6 +277,29 @@ static eddy_task *ct_chain(eddy_sched *base, eddy_thread *th, eddy_task *t)
     eddy__task_pass_stack(t, next);
     s->stacks_exhausted = false;
     finish(s, t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
+    return next;
+}
+
+/* The same, when the next ready task has started: t is completed here and
+ * that task is resumed straight from t's stack, which is kept aside (with
+ * the fiber that ran on it) until the next pass_on or the loop releases
+ * it, the thread being off it by then. */
+static eddy_task *ct_pass_on(eddy_sched *base, eddy_thread *th, eddy_task *t)
+{
+    eddy_ct_sched *s = (eddy_ct_sched *)base;
+    eddy_task *next = s->run.head;
+    if (!next || !next->started || t == s->until || !may_step(s, th))
+        return NULL;
+    take_step(s);
+    release_dead(s, th);
+    s->dead.stack = t->stack;
+    s->dead.shape = t->stack_size;
+    s->dead.guarded = !t->unguarded;
+    s->dead.fiber = t->fiber;
+    t->stack = NULL;
+    s->stacks_exhausted = false;
+    finish(s, t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
+    eddy__task_begin_run(next);
     return next;
 }
 
@@ -311,6 +375,7 @@ void eddy__ct_drive(eddy_ct_sched *s, eddy_task *until)
     th->driving = &s->base;
     s->until = until;
     run(s, th);
+    release_dead(s, th);
     s->until = NULL;
     th->driving = NULL;
     th->home = NULL;

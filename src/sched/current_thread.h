@@ -11,7 +11,8 @@
  * parks until the next timer is due (or, with time paused, moves the clock
  * straight to it). A task that yields or parks may take the loop's next
  * step itself and switch straight to the next task (ct_handoff); a task
- * that returns may start the next new task on its own stack (ct_chain). */
+ * that returns may start the next new task on its own stack (ct_chain),
+ * or else resume the next started one itself (ct_pass_on). */
 #ifndef EDDY_SCHED_CURRENT_THREAD_H
 #define EDDY_SCHED_CURRENT_THREAD_H
 
@@ -43,6 +44,14 @@ typedef struct eddy_ct_sched {
     atomic_uint enter_guards;  /* enter guards alive on this scheduler */
     bool local;                /* a LocalRuntime: pinned tasks allowed */
     eddy_task *until;          /* the task eddy__ct_drive waits for */
+    /* The stack of the last task that finished by passing on (ct_pass_on)
+     * and the fiber that ran on it, released once the thread is off it. */
+    struct {
+        eddy_stack *stack;
+        size_t shape;
+        bool guarded;
+        eddy_fiber fiber;
+    } dead;
 } eddy_ct_sched;
 
 /* 0 or a negative errno. `local` allows thread-pinned tasks. Creates the

@@ -219,7 +219,9 @@ bool eddy__task_unset_join_waker(eddy_task *t)
  * its scheduler may hand over the next task, which has not started, to run
  * in its place on the same stack (eddy_sched_ops.chain): for a task that
  * spawns and exits, as most short tasks do, that saves two switches and a
- * stack's release and fetch. */
+ * stack's release and fetch. Failing that, it may complete the task and
+ * name a started one to resume at once (eddy_sched_ops.pass_on), which
+ * saves the trip through the loop. */
 static void task_entry(void *arg)
 {
     eddy_task *t = arg;
@@ -236,6 +238,12 @@ static void task_entry(void *arg)
         th->task = next;
         t = next;
         eddy__ctx_fp_reset(); /* a fresh task starts with the defaults */
+    }
+    eddy_sched *s = t->sched;
+    eddy_task *next = s && s->ops->pass_on ? s->ops->pass_on(s, th, t) : NULL;
+    if (next) { /* t is complete, and may be freed */
+        th->task = next;
+        eddy__fiber_exit(&next->fiber);
     }
     eddy__fiber_exit(th->home);
 }
@@ -266,18 +274,24 @@ bool eddy__task_start(eddy_thread *th, eddy_task *t, size_t default_stack, bool 
     return true;
 }
 
+void eddy__thread_keep_stack(eddy_thread *th, eddy_fiber *f, eddy_stack *stack, size_t shape,
+                             bool guarded)
+{
+    eddy__fiber_destroy(f);
+    if (!th->spare && (th->spare_key || eddy__thread_spare_key(th))) {
+        th->spare = stack;
+        th->spare_shape = shape;
+        th->spare_guarded = guarded;
+    } else {
+        eddy__stack_put(stack, shape, guarded);
+    }
+}
+
 void eddy__task_release_stack(eddy_thread *th, eddy_task *t)
 {
     if (!t->stack)
         return;
-    eddy__fiber_destroy(&t->fiber);
-    if (!th->spare && (th->spare_key || eddy__thread_spare_key(th))) {
-        th->spare = t->stack;
-        th->spare_shape = t->stack_size;
-        th->spare_guarded = !t->unguarded;
-    } else {
-        eddy__stack_put(t->stack, t->stack_size, !t->unguarded);
-    }
+    eddy__thread_keep_stack(th, &t->fiber, t->stack, t->stack_size, !t->unguarded);
     t->stack = NULL;
 }
 

@@ -45,7 +45,8 @@ typedef struct eddy_sched_ops {
     /* Optional. Called on the stack of task t (RUNNING on thread th, with
      * t->exit saying YIELDED or PARKED) just before it switches out: may
      * file t as its scheduler loop would, and return the next task to
-     * resume, already RUNNING, which t then switches to directly (one
+     * resume (or to start, its stack given by eddy__task_start), already
+     * RUNNING, which t then switches to directly (one
      * switch instead of two, and no trip through the loop). NULL leaves
      * everything to the loop. Only for a scheduler whose tasks no other
      * thread can pick up while t is still switching out. */
@@ -58,6 +59,14 @@ typedef struct eddy_sched_ops {
      * right there: no switch, no stack released and fetched. NULL: t goes
      * back to the loop. The task must come from a queue only th pops. */
     eddy_task *(*chain)(eddy_sched *s, struct eddy_thread *th, eddy_task *t);
+    /* Optional. Called on the stack of task t (RUNNING on th) whose
+     * function has returned, when chain gave no task to start there: may
+     * complete t as its loop would and return the next ready task that has
+     * started, already RUNNING, which th then resumes straight from t's
+     * stack (eddy__fiber_exit). t's stack and fiber are kept aside until
+     * th is off them; t may be freed on return. NULL: t goes back to the
+     * loop. The task must come from a queue only th pops. */
+    eddy_task *(*pass_on)(eddy_sched *s, struct eddy_thread *th, eddy_task *t);
 } eddy_sched_ops;
 
 struct eddy_shared;
@@ -241,6 +250,11 @@ bool eddy__task_start(struct eddy_thread *th, eddy_task *t, size_t default_stack
  * spare (the next task to start there takes it, with no cache call), or
  * releases it into the thread's cache. */
 void eddy__task_release_stack(struct eddy_thread *th, eddy_task *t);
+
+/* The same for a stack kept apart from its task (eddy_sched_ops.pass_on):
+ * f is a copy of the fiber that ran on it, for eddy__fiber_destroy. */
+void eddy__thread_keep_stack(struct eddy_thread *th, eddy_fiber *f, eddy_stack *stack,
+                             size_t shape, bool guarded);
 
 /* The stack size task t runs on: its own request, or the scheduler's
  * default; once t has started, the size of the stack it has. */
