@@ -112,7 +112,8 @@ bool eddy_current_task_cancelled(void)
 
 int eddy_yield(void)
 {
-    eddy_thread *th = eddy__thread();
+    /* A thread with no context yet has no task either. */
+    eddy_thread *th = eddy__thread_peek();
     eddy_task *t = th->task;
     if (!t)
         return -EPERM;
