@@ -240,14 +240,17 @@ Test(handoff, stacks_of_tasks_that_pass_on_are_reused, .timeout = T_TIMEOUT)
 }
 
 /* block_on still returns as soon as its task ends, though that task would
- * otherwise pass on to a started one: it goes back to the loop. */
+ * otherwise pass on to a started one: it goes back to the loop, which
+ * returns before the waiter it woke resumes. */
 static eddy_oneshot_tx *late_tx;
+static bool late_resumed;
 
 static void *late_waiter(void *arg)
 {
     eddy_oneshot_rx *rx = arg;
     uint64_t v;
     int rc = eddy_oneshot_recv(rx, &v); /* woken by the root's release */
+    late_resumed = true;
     eddy_oneshot_rx_release(rx);
     return T_PTR(rc);
 }
@@ -270,5 +273,7 @@ Test(handoff, block_on_returns_when_its_task_ends, .timeout = T_TIMEOUT)
     void *r = NULL;
     cr_assert_eq(eddy_local_runtime_block_on(rt, late_root, NULL, &r), 0);
     cr_assert_eq(T_INT(r), 5);
-    cr_assert_eq(eddy_local_runtime_free(rt), 0);
+    cr_expect_not(late_resumed, "a task ran after block_on's task had ended");
+    cr_assert_eq(eddy_local_runtime_free(rt), 0); /* the waiter is cancelled */
+    cr_expect(late_resumed, "freeing the runtime drives the waiter to its end");
 }

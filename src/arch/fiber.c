@@ -109,10 +109,10 @@ void eddy__fiber_switch_annotated(eddy_fiber *from, eddy_fiber *to)
 _Noreturn void eddy__fiber_exit(eddy_fiber *to)
 {
 #ifdef EDDY_ASAN
-    /* NULL: the arriving side has nothing to learn about a task's stack,
-     * whose bounds its fiber holds from the start. */
+    /* No fiber for the arriving side to read (a task's fiber knows its
+     * stack's bounds from the start, and its task may be freed by now);
+     * and no slot for the fake stack of the finishing one: it is freed. */
     *asan_from_slot() = NULL;
-    /* NULL: the fake stack of the finishing fiber is freed. */
     __sanitizer_start_switch_fiber(NULL, to->stack_lo, to->stack_size);
 #endif
 #ifdef EDDY_TSAN

@@ -189,16 +189,6 @@ static inline void take_step(eddy_ct_sched *s)
     eddy__queue_pop_warm(&s->run);
 }
 
-/* Releases the stack ct_pass_on kept aside, now that nothing runs on it. */
-static inline void release_dead(eddy_ct_sched *s, eddy_thread *th)
-{
-    if (s->dead.stack) {
-        eddy__thread_keep_stack(th, &s->dead.fiber, s->dead.stack, s->dead.shape,
-                                s->dead.guarded);
-        s->dead.stack = NULL;
-    }
-}
-
 static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
 {
     uint64_t prev = eddy__task_begin_run(t);
@@ -212,7 +202,8 @@ static inline void run_task(eddy_ct_sched *s, eddy_thread *th, eddy_task *t)
         finish(s, t, NULL, -ENOMEM);
         return;
     }
-    release_dead(s, th);
+    if (s->dead.stack) /* a task passed on since the loop last ran: free its stack */
+        eddy__thread_release_aside(th, &s->dead);
     if (back->exit != TASK_DONE) {
         eddy__queue_file_switched_out(&s->run, &s->deferred, back);
         return;
@@ -291,12 +282,8 @@ static eddy_task *ct_pass_on(eddy_sched *base, eddy_thread *th, eddy_task *t)
     if (!next || !next->started || t == s->until || !may_step(s, th))
         return NULL;
     take_step(s);
-    release_dead(s, th);
-    s->dead.stack = t->stack;
-    s->dead.shape = t->stack_size;
-    s->dead.guarded = !t->unguarded;
-    s->dead.fiber = t->fiber;
-    t->stack = NULL;
+    eddy__thread_release_aside(th, &s->dead); /* the one before, now cold */
+    eddy__task_set_stack_aside(t, &s->dead);
     s->stacks_exhausted = false;
     finish(s, t, t->result, eddy__task_is_cancelled(t) ? -ECANCELED : 0);
     eddy__task_begin_run(next);
@@ -375,7 +362,7 @@ void eddy__ct_drive(eddy_ct_sched *s, eddy_task *until)
     th->driving = &s->base;
     s->until = until;
     run(s, th);
-    release_dead(s, th);
+    eddy__thread_release_aside(th, &s->dead);
     s->until = NULL;
     th->driving = NULL;
     th->home = NULL;

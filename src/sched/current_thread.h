@@ -44,14 +44,9 @@ typedef struct eddy_ct_sched {
     atomic_uint enter_guards;  /* enter guards alive on this scheduler */
     bool local;                /* a LocalRuntime: pinned tasks allowed */
     eddy_task *until;          /* the task eddy__ct_drive waits for */
-    /* The stack of the last task that finished by passing on (ct_pass_on)
-     * and the fiber that ran on it, released once the thread is off it. */
-    struct {
-        eddy_stack *stack;
-        size_t shape;
-        bool guarded;
-        eddy_fiber fiber;
-    } dead;
+    /* The stack of the last task that finished by passing on (ct_pass_on),
+     * released once the thread is off it. */
+    eddy_stack_aside dead;
 } eddy_ct_sched;
 
 /* 0 or a negative errno. `local` allows thread-pinned tasks. Creates the

@@ -274,8 +274,9 @@ bool eddy__task_start(eddy_thread *th, eddy_task *t, size_t default_stack, bool 
     return true;
 }
 
-void eddy__thread_keep_stack(eddy_thread *th, eddy_fiber *f, eddy_stack *stack, size_t shape,
-                             bool guarded)
+/* Keeps a finished task's stack as th's spare, or gives it to the cache. */
+static void keep_stack(eddy_thread *th, eddy_fiber *f, eddy_stack *stack, size_t shape,
+                       bool guarded)
 {
     eddy__fiber_destroy(f);
     if (!th->spare && (th->spare_key || eddy__thread_spare_key(th))) {
@@ -291,8 +292,16 @@ void eddy__task_release_stack(eddy_thread *th, eddy_task *t)
 {
     if (!t->stack)
         return;
-    eddy__thread_keep_stack(th, &t->fiber, t->stack, t->stack_size, !t->unguarded);
+    keep_stack(th, &t->fiber, t->stack, t->stack_size, !t->unguarded);
     t->stack = NULL;
+}
+
+void eddy__thread_release_aside(eddy_thread *th, eddy_stack_aside *a)
+{
+    if (!a->stack)
+        return;
+    keep_stack(th, &a->fiber, a->stack, a->shape, a->guarded);
+    a->stack = NULL;
 }
 
 void eddy__thread_drop_spare(eddy_thread *th)

@@ -251,10 +251,29 @@ bool eddy__task_start(struct eddy_thread *th, eddy_task *t, size_t default_stack
  * releases it into the thread's cache. */
 void eddy__task_release_stack(struct eddy_thread *th, eddy_task *t);
 
-/* The same for a stack kept apart from its task (eddy_sched_ops.pass_on):
- * f is a copy of the fiber that ran on it, for eddy__fiber_destroy. */
-void eddy__thread_keep_stack(struct eddy_thread *th, eddy_fiber *f, eddy_stack *stack,
-                             size_t shape, bool guarded);
+/* A stack taken from a task that finished on it, to be released once the
+ * thread is off it (eddy_sched_ops.pass_on), with a copy of the fiber that
+ * ran on it for eddy__fiber_destroy. stack is NULL when there is none. */
+typedef struct eddy_stack_aside {
+    eddy_stack *stack;
+    size_t shape;
+    bool guarded;
+    eddy_fiber fiber;
+} eddy_stack_aside;
+
+/* Moves finished task t's stack and fiber to *a, which must be empty. */
+static inline void eddy__task_set_stack_aside(eddy_task *t, eddy_stack_aside *a)
+{
+    a->stack = t->stack;
+    a->shape = t->stack_size;
+    a->guarded = !t->unguarded;
+    a->fiber = t->fiber;
+    t->stack = NULL;
+}
+
+/* Releases the stack in *a, if any, as eddy__task_release_stack would,
+ * and empties *a. Not on that stack. */
+void eddy__thread_release_aside(struct eddy_thread *th, eddy_stack_aside *a);
 
 /* The stack size task t runs on: its own request, or the scheduler's
  * default; once t has started, the size of the stack it has. */
