@@ -47,8 +47,13 @@
 typedef struct sync_core {
     bool shared;
     eddy_spinlock lock;   /* SHARED only */
-    uint64_t owner;       /* LOCAL: the owner thread (eddy__thread()->id) */
+    uint64_t owner;       /* LOCAL: the owner thread (eddy__thread()->id);
+                           * SHARED: SYNC_NO_OWNER */
 } sync_core;
+
+/* The owner of a SHARED primitive: no thread's id (ids count up from 1),
+ * so that an owner check alone tells a LOCAL primitive on its thread. */
+#define SYNC_NO_OWNER UINT64_MAX
 
 /* Sets up the core for the flavor; the LOCAL owner is the calling thread.
  * Returns 0 or -EINVAL for an unknown flavor. Inline, as the two below:
@@ -58,7 +63,7 @@ static inline int eddy__sync_core_init(sync_core *c, eddy_sync_flavor flavor)
     switch (flavor) {
     case EDDY_SYNC_SHARED:
         c->shared = true;
-        c->owner = 0;
+        c->owner = SYNC_NO_OWNER;
         eddy__spin_init(&c->lock);
         return 0;
     case EDDY_SYNC_LOCAL:
@@ -106,13 +111,12 @@ static inline int sync_enter(const sync_core *c, bool may_wait)
 /* For the short paths of the channels, which have no lock to take: true
  * when c is LOCAL, the caller is on its owner thread and, for a call that
  * may wait, not in an aborted task; the calls sync_enter lets through on
- * a LOCAL primitive. The flavor is looked at first: a SHARED primitive's
- * state may only be read under its lock. */
+ * a LOCAL primitive. The owner is looked at first, and alone tells the
+ * flavor (SYNC_NO_OWNER): a SHARED primitive's other state may only be
+ * read under its lock, and its owner never changes. */
 static inline bool sync_local_enter(const sync_core *c, bool may_wait)
 {
-    if (c->shared)
-        return false;
-    /* A thread with no id yet is not the owner (ids start at 1). */
+    /* A thread with no id yet (0) is no primitive's owner either. */
     const eddy_thread *th = eddy__thread_peek();
     return th->id == c->owner && !(may_wait && th->task && eddy__task_is_cancelled(th->task));
 }

@@ -236,8 +236,14 @@ static inline bool send_local_fast(mpsc *ch, const void *msg)
     if (!sync_local_enter(&ch->core, ch->bounded) || ch->rx_closed || ch->len == ch->slots ||
         !sync_list_empty(&ch->rx_waiters))
         return false;
-    if (ch->bounded && sync_sem_try_acquire(&ch->room, 1) != 0) /* the last check */
-        return false;
+    /* sync_sem_try_acquire, cut short: room closes only after rx_closed
+     * is set, and a sender waits for room only while none is free (each
+     * asks for one slot, and a release grants them first). */
+    if (ch->bounded) { /* the last check */
+        if (ch->room.avail == 0)
+            return false;
+        ch->room.avail--;
+    }
     put(ch, msg);
     return true;
 }

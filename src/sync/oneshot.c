@@ -191,7 +191,7 @@ __attribute__((noinline)) static int recv_parked(eddy_oneshot_rx *rx, void *out)
     oneshot *ch = OF_RX(rx);
     eddy_thread *th = eddy__thread();
     eddy_task *t = th->task;
-    if (ch->core.shared || th->id != ch->core.owner || !t || !t->sched ||
+    if (th->id != ch->core.owner || !t || !t->sched ||
         atomic_load_explicit(&t->sched->owner, memory_order_relaxed) != ch->core.owner ||
         ch->parked || ch->has_value || ch->tx_done || ch->rx_closed)
         return recv_impl(rx, out, true, EDDY_INSTANT_NEVER);
