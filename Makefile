@@ -134,11 +134,12 @@ demo: build
 # a table of eddy/Tokio ratios, and writes them with a chart to
 # $(BENCH_OUT) (bench-quick: $(BENCH_OUT)/quick). Extra driver arguments:
 #   make bench BENCH_ARGS="--workloads spawn_many,channel --rounds 5"
-# Only the library and bench_eddy are built (in build/release), so that a
-# broken example or test elsewhere does not stop a benchmark.
+# Only the library, bench_eddy and the yield_many floor (bench_switch_floor)
+# are built (in build/release), so that a broken example or test elsewhere
+# does not stop a benchmark.
 BENCH_OUT  ?= bench/results
 BENCH_ARGS ?=
-BENCH_BUILD = $(CMAKE) --build $(RELEASE) -j$(JOBS) --target bench_eddy
+BENCH_BUILD = $(CMAKE) --build $(RELEASE) -j$(JOBS) --target bench_eddy bench_switch_floor
 BENCH_RUN   = bash scripts/bench.sh --eddy $(RELEASE)/bench_eddy
 
 bench: configure

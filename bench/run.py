@@ -5,7 +5,7 @@ alternation, and prints medians and eddy/Tokio ratios (lower is better).
 
     bench/run.py [--quick] [--rounds R] [--runs N] [--http-secs S]
                  [--workloads a,b,...] [--out DIR] [--eddy BIN] [--tokio BIN]
-                 [--bare BIN]
+                 [--bare BIN] [--floor BIN]
 
 Each round runs, workload by workload, one process per (runtime, flavor),
 eddy and Tokio taking turns (eddy first in odd rounds, Tokio first in even
@@ -15,7 +15,9 @@ every round. http_hello starts each runtime's server on 127.0.0.1, loads it
 with `wrk -t1 -c64 -dSs`, and reads the server's CPU time (utime + stime of
 /proc/PID/stat) before and after. Each http_hello round also serves the
 same load with no runtime at all (bench/peers/bare: one thread, one epoll or
-io_uring loop), the floor under both runtimes' figures.
+io_uring loop), the floor under both runtimes' figures. Likewise each
+yield_many round times eddy's context switch alone, round a ring of 200
+stacks (bench/floor/switch_ring.c): no stackful task's yield costs less.
 
 Writes DIR/results.jsonl (the JSON lines of WORKLOADS.md, a "runtime" field
 added), DIR/results.txt (the table), DIR/targets.md (the LocalRuntime's
@@ -49,6 +51,8 @@ EDDY_FLAVORS = ["local", "current_thread", "localset", "multi_thread"]
 TOKIO_FLAVORS = ["current_thread", "localset", "multi_thread"]
 # The no-runtime servers of http_hello (bench/peers/bare/http.c).
 BARE_FLAVORS = ["epoll", "io_uring"]
+# The floor under yield_many (bench/floor/switch_ring.c, bench_switch_floor).
+FLOOR_FLAVOR = "switch_ring"
 
 # eddy flavor -> the Tokio flavors it is compared with (the better one wins).
 PEERS = {
@@ -375,6 +379,8 @@ def table(res, workloads, header):
                 tpart = ", ".join(f"tokio {tf} {statistics.median(t['req_per_s']):,.0f}"
                                   for tf, t in ts if t)
                 lines.append(f"  eddy {f} {statistics.median(e['req_per_s']):,.0f}; {tpart}")
+    if "yield_many" in workloads:
+        lines.extend(yield_floor_lines(res))
     lines.extend(floor_lines(res))
     # notes and skips
     notes = []
@@ -391,6 +397,27 @@ def table(res, workloads, header):
         lines.append("")
         lines.extend(_dedupe_skips(notes))
     return "\n".join(lines)
+
+
+def yield_floor_lines(res):
+    """yield_many's floor: one bare context switch, beside Tokio's yield and
+    eddy's, so that the ratio can be read against the lowest it could be."""
+    floor = res.median("floor", "yield_many", FLOOR_FLAVOR)
+    if floor is None:
+        return []
+    out = ["", "yield_many's floor (bench/floor: eddy's context switch alone, round a ring of "
+               "200 stacks; a stackful yield is at least one):",
+           f"  one switch {fmt_value('yield_many', floor)}"]
+    tf, tv = res.peer("yield_many", "local")
+    ev = res.median("eddy", "yield_many", "local")
+    parts = []
+    if tv:
+        parts.append(f"switch / tokio {tf} yield {floor / tv:.2f}")
+    if ev:
+        parts.append(f"eddy local yield / switch {ev / floor:.2f}")
+    if parts:
+        out.append("  " + ", ".join(parts))
+    return out
 
 
 def floor_lines(res):
@@ -583,6 +610,8 @@ def main():
     ap.add_argument("--tokio", default=os.path.join(ROOT, "build", "tokio-peer", "release", "tokio-peer"))
     ap.add_argument("--bare", default=os.path.join(ROOT, "build", "bare-peer", "bare-http"),
                     help="the no-runtime http_hello server (optional)")
+    ap.add_argument("--floor", default=os.path.join(ROOT, "build", "release", "bench_switch_floor"),
+                    help="the bare context-switch ring under yield_many (optional)")
     ap.add_argument("--png", action="store_true", help="also write ratios.png")
     ap.add_argument("--timeout", type=int, default=600, help="seconds per process")
     ap.add_argument("--replot", action="store_true",
@@ -610,9 +639,9 @@ def main():
     # middle of a run must not change what is being measured.
     snap = tempfile.mkdtemp(prefix="eddy-bench-bin-")
     bins = {}
-    for rt, b in (("eddy", a.eddy), ("tokio", a.tokio), ("bare", a.bare)):
-        if rt == "bare" and not os.access(b, os.X_OK):
-            continue  # optional: http_hello's table then lacks the floor
+    for rt, b in (("eddy", a.eddy), ("tokio", a.tokio), ("bare", a.bare), ("floor", a.floor)):
+        if rt in ("bare", "floor") and not os.access(b, os.X_OK):
+            continue  # optional: the table then lacks that floor
         bins[rt] = os.path.join(snap, rt + "-" + os.path.basename(b))
         shutil.copy2(b, bins[rt])
     try:
@@ -644,6 +673,9 @@ def run_all(a, bins, workloads, eddy_flavors, tokio_flavors, rounds, runs, http_
                     continue  # a skip is for good (missing flavor or API)
                 n = runs * RUNS_SCALE.get(w, 1)
                 res.add(rt, w, f, run_micro(bins[rt], rt, w, f, n, a.timeout))
+            if w == "yield_many" and "floor" in bins:
+                res.add("floor", w, FLOOR_FLAVOR,
+                        run_micro(bins["floor"], "floor", w, FLOOR_FLAVOR, runs, a.timeout))
             log(f"round {r}/{rounds}: {w} ({time.time() - t0:.1f} s)")
     if "http_hello" in workloads:
         if not have_wrk:
