@@ -141,6 +141,40 @@ static void backpressure(eddy_sync_flavor f)
 }
 BOTH_FLAVORS(mpsc, bounded_backpressure, backpressure)
 
+/* A slot freed while a sender waits is that sender's: a send made after it
+ * (even one that could take a slot at once) queues behind it. The short
+ * path of a LOCAL send relies on this: it looks only at the free slots. */
+static void *late_sender(void *arg)
+{
+    return T_PTR(send_u64(tx, (uint64_t)(uintptr_t)arg));
+}
+
+static void *root_waiting_sender_first(void *arg)
+{
+    (void)arg;
+    make(1);
+    cr_expect_eq(send_u64(tx, 1), 0);
+    eddy_task *early = spawn(late_sender, (void *)(uintptr_t)2);
+    yield_n(3); /* early waits for room */
+    uint64_t v = 0;
+    cr_expect_eq(eddy_mpsc_recv(rx, &v), 0);
+    cr_expect_eq(v, 1);
+    /* The freed slot went to early, which has not run yet. */
+    cr_expect_eq(eddy_mpsc_try_send(tx, &(uint64_t){ 9 }), -EAGAIN);
+    eddy_task *late = spawn(late_sender, (void *)(uintptr_t)3);
+    for (uint64_t want = 2; want <= 3; want++) {
+        cr_expect_eq(eddy_mpsc_recv(rx, &v), 0);
+        cr_expect_eq(v, want, "a later sender overtook the one waiting");
+    }
+    cr_expect_eq(join_int(early, 0), 0);
+    cr_expect_eq(join_int(late, 0), 0);
+    eddy_mpsc_tx_release(tx);
+    eddy_mpsc_rx_release(rx);
+    return NULL;
+}
+
+FLAVOR_TEST(mpsc, waiting_sender_first)
+
 /* ---- many senders, recv_many, sender-side close ---- */
 
 enum { SENDERS = 6, PER_SENDER = 50 };
