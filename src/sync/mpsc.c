@@ -236,14 +236,10 @@ static inline bool send_local_fast(mpsc *ch, const void *msg)
     if (!sync_local_enter(&ch->core, ch->bounded) || ch->rx_closed || ch->len == ch->slots ||
         !sync_list_empty(&ch->rx_waiters))
         return false;
-    /* sync_sem_try_acquire, cut short: room closes only after rx_closed
-     * is set, and a sender waits for room only while none is free (each
-     * asks for one slot, and a release grants them first). */
-    if (ch->bounded) { /* the last check */
-        if (ch->room.avail == 0)
-            return false;
-        ch->room.avail--;
-    }
+    /* The last check. The room is open: it closes only after rx_closed is
+     * set. Every send asks it for one slot. */
+    if (ch->bounded && !sync_sem_try_take_one(&ch->room))
+        return false;
     put(ch, msg);
     return true;
 }

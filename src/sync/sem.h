@@ -45,6 +45,18 @@ static inline int sync_sem_try_acquire(sync_sem *s, size_t n)
     return -EAGAIN;
 }
 
+/* Under the lock: sync_sem_try_acquire(s, 1) for a semaphore that the
+ * caller knows is open and whose every request is for one permit (the
+ * slots of a bounded mpsc): by the invariant above, a free permit then
+ * means that nobody waits, so the count is all there is to look at. */
+static inline bool sync_sem_try_take_one(sync_sem *s)
+{
+    if (s->avail == 0)
+        return false;
+    s->avail--;
+    return true;
+}
+
 /* Under the lock: closes; every waiter gets SYNC_CLOSED. */
 void eddy__sem_close(sync_core *c, sync_sem *s, sync_wakes *b);
 
