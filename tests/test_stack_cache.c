@@ -114,6 +114,58 @@ Test(stack_cache, shape_change_drops_old_cold_stacks, .timeout = T_TIMEOUT)
     free(v);
 }
 
+/* A wave larger than the hot tier but smaller than a spill batch: the
+ * stacks past the hot tier wait on this thread for a batch to fill. The
+ * next waves take them back, and map no new stack while they can. */
+#define MID_WAVE 2000
+#define MID_WAVES 4
+/* An unguarded stack is mapped with up to 63 others, which wait in the
+ * cache unused. */
+#define BATCH_SLACK 64
+
+static int by_pointer(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (char *const *)a, y = (uintptr_t) * (char *const *)b;
+    return (x > y) - (x < y);
+}
+
+static void mid_waves_reuse(bool guarded)
+{
+    eddy_stack **v = calloc(MID_WAVE, sizeof *v);
+    char **maps = calloc(MID_WAVES * MID_WAVE, sizeof *maps);
+    cr_assert(v && maps);
+    eddy__stack_pool_ref();
+    for (int w = 0; w < MID_WAVES; w++) {
+        for (int i = 0; i < MID_WAVE; i++) {
+            v[i] = eddy__stack_get(SIZE, guarded);
+            check_stack(v[i], SIZE, (unsigned char)w);
+            maps[w * MID_WAVE + i] = v[i]->map;
+        }
+        for (int i = 0; i < MID_WAVE; i++)
+            eddy__stack_put(v[i], SIZE, guarded);
+    }
+    qsort(maps, MID_WAVES * MID_WAVE, sizeof *maps, by_pointer);
+    int distinct = 1;
+    for (int i = 1; i < MID_WAVES * MID_WAVE; i++)
+        distinct += maps[i] != maps[i - 1];
+    cr_assert(distinct >= MID_WAVE && distinct <= MID_WAVE + (guarded ? 0 : BATCH_SLACK),
+              "%d waves of %d stacks used %d mappings", MID_WAVES, MID_WAVE, distinct);
+    eddy__stack_cache_drain();
+    eddy__stack_pool_unref();
+    free(maps);
+    free(v);
+}
+
+Test(stack_cache, unguarded_mid_waves_map_nothing_new, .timeout = T_TIMEOUT)
+{
+    mid_waves_reuse(false);
+}
+
+Test(stack_cache, guarded_mid_waves_map_nothing_new, .timeout = T_TIMEOUT)
+{
+    mid_waves_reuse(true);
+}
+
 /* Stacks taken on one thread and finished on another (a task that moved
  * between workers) reach the first thread again through the pool. */
 static eddy_stack **handed;

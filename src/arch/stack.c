@@ -49,8 +49,11 @@ size_t eddy__stack_round(size_t size)
  * Stacks beyond it are recorded in the spill array and handed, SPILL_MAX
  * at a time, to the process's cold pool (stack_pool.h), or unmapped if it
  * will not have them, adjacent ones in one call. A thread whose hot tier
- * is empty refills it from the pool, REFILL at a time, before mapping new
- * stacks.
+ * is empty takes back the stacks of its shape still waiting in its spill
+ * array, then refills from the pool, REFILL at a time, and only then maps
+ * new stacks: waves of tasks a little larger than the hot tier would
+ * otherwise map (and fault in) a stack for every task past it, while the
+ * last wave's stacks sat in the spill array waiting for a batch to fill.
  *
  * Giving a stack back does not touch its header (its shape comes from the
  * caller, and the array needs no link in it): with 100,000 sleeping
@@ -68,7 +71,6 @@ size_t eddy__stack_round(size_t size)
 typedef struct span {
     char *map;
     size_t len;
-    bool keep; /* of the cache's shape: may go to the pool */
 } span;
 
 struct stack_cache {
@@ -76,8 +78,11 @@ struct stack_cache {
     unsigned count;
     size_t size;
     bool guarded;
-    span *spill;        /* SPILL_MAX spans done with */
-    unsigned nspill;
+    /* SPILL_MAX spans done with: stacks of the cache's shape from the
+     * front ([0, nkeep), the last spilled on top, to be taken back first),
+     * others from the back ([SPILL_MAX - ndrop, SPILL_MAX)). */
+    span *spill;
+    unsigned nkeep, ndrop;
     char **maps;        /* SPILL_MAX: mappings on their way to or from the pool */
 };
 
@@ -115,23 +120,24 @@ static void unmap_runs(const span *v, size_t n)
  * call. */
 static void release_spill(struct stack_cache *c, bool keep)
 {
-    size_t n = c->nspill, nkeep = 0;
-    c->nspill = 0;
-    if (!n)
+    size_t nkeep = c->nkeep, ndrop = c->ndrop;
+    c->nkeep = c->ndrop = 0;
+    if (!nkeep && !ndrop)
         return;
     span *v = c->spill;
-    for (size_t i = 0; i < n; i++) {
-        v[i].keep = v[i].keep && keep;
-        if (v[i].keep)
-            c->maps[nkeep++] = v[i].map;
+    bool given = false;
+    if (keep && nkeep) {
+        for (size_t i = 0; i < nkeep; i++)
+            c->maps[i] = v[i].map;
+        given = eddy__stack_pool_give(c->maps, nkeep, c->size, c->guarded);
     }
-    bool given = eddy__stack_pool_give(c->maps, nkeep, c->size, c->guarded);
-    size_t ndrop = 0; /* the rest, moved to the front */
-    for (size_t i = 0; i < n; i++)
-        if (!(given && v[i].keep))
-            v[ndrop++] = v[i];
-    qsort(v, ndrop, sizeof *v, by_address);
-    unmap_runs(v, ndrop);
+    /* What is left to unmap, moved together: the kept spans unless the
+     * pool took them, then the others. */
+    size_t n = given ? 0 : nkeep;
+    memmove(v + n, v + SPILL_MAX - ndrop, ndrop * sizeof *v);
+    n += ndrop;
+    qsort(v, n, sizeof *v, by_address);
+    unmap_runs(v, n);
 }
 
 /* The hot tier, spill and transfer arrays, allocated on first need. */
@@ -159,8 +165,11 @@ static void spill(struct stack_cache *c, char *map, size_t len, bool keep)
         munmap(map, len);
         return;
     }
-    c->spill[c->nspill++] = (span){ map, len, keep };
-    if (c->nspill == SPILL_MAX)
+    if (keep)
+        c->spill[c->nkeep++] = (span){ map, len };
+    else
+        c->spill[SPILL_MAX - ++c->ndrop] = (span){ map, len };
+    if (c->nkeep + c->ndrop == SPILL_MAX)
         release_spill(c, true);
 }
 
@@ -195,12 +204,18 @@ static void cache_key_init(void)
     pthread_key_create(&cache_key, cache_thread_exit);
 }
 
-/* Writes the header of the stack whose mapping starts at map: it takes the
- * top of the stack itself. */
+/* The header of the stack of shape (size, guarded) whose mapping starts at
+ * map: it takes the top of the stack itself. map_of's inverse. */
+static eddy_stack *header_of(char *map, size_t size, bool guarded)
+{
+    return (eddy_stack *)(map + map_len(size, guarded) - HEADER_SIZE);
+}
+
+/* Writes the header of the stack whose mapping starts at map. */
 static eddy_stack *carve(char *map, size_t size, bool guarded)
 {
     size_t map_size = map_len(size, guarded);
-    eddy_stack *s = (eddy_stack *)(map + map_size - HEADER_SIZE); /* map_of's inverse */
+    eddy_stack *s = header_of(map, size, guarded);
     s->lo = map + (map_size - size);
     s->size = size - HEADER_SIZE;
     s->shape = size;
@@ -271,6 +286,16 @@ static eddy_stack *map_unguarded_batch(struct stack_cache *c, size_t size)
     return carve(map, size, false);
 }
 
+/* A stack of the cache's shape waiting in the spill array, the last
+ * spilled first, or NULL. Its header is as it was when it was put: giving
+ * a stack back does not touch it. */
+static eddy_stack *unspill(struct stack_cache *c)
+{
+    if (!c->nkeep)
+        return NULL;
+    return header_of(c->spill[--c->nkeep].map, c->size, c->guarded);
+}
+
 /* Refills the empty hot tier from the pool; returns one of the stacks, or
  * NULL if the pool had none of this shape. */
 static eddy_stack *refill(struct stack_cache *c, size_t size, bool guarded)
@@ -300,7 +325,9 @@ eddy_stack *eddy__stack_get(size_t size, bool guarded)
                 __builtin_prefetch(c->hot[c->count - 1], 1);
             return s;
         }
-        eddy_stack *s = refill(c, size, guarded);
+        eddy_stack *s = unspill(c);
+        if (!s)
+            s = refill(c, size, guarded);
         if (s)
             return s;
     }
