@@ -48,18 +48,23 @@ Test(block_depot, batches_in_and_out_up_to_the_cap, .timeout = T_TIMEOUT)
     size_t cap = EDDY_BLOCK_DEPOT_BYTES / ((size_t)SIZE * EDDY_BLOCK_BATCH);
     size_t given = 0;
     for (;;) {
+        bool room = eddy__block_depot_has_room(klass());
         eddy_free_block *b = make_batch();
         if (!eddy__block_depot_give(klass(), b)) {
             free_batch(b); /* refused: still the caller's */
+            cr_assert_not(room, "has_room said yes to a give that was refused");
             break;
         }
+        cr_assert(room, "has_room said no to a give that was taken");
         given++;
         cr_assert_leq(given, cap, "the depot took more than its cap");
     }
     cr_assert_eq(given, cap);
+    cr_assert_not(eddy__block_depot_has_room(klass()));
     size_t taken = 0;
     eddy_free_block *b;
     while ((b = eddy__block_depot_take(klass()))) {
+        cr_assert(eddy__block_depot_has_room(klass()), "a take made no room");
         cr_assert_eq(batch_len(b), EDDY_BLOCK_BATCH, "a batch came back cut");
         free_batch(b);
         taken++;
@@ -71,6 +76,7 @@ Test(block_depot, batches_in_and_out_up_to_the_cap, .timeout = T_TIMEOUT)
 Test(block_depot, holds_nothing_without_a_runtime, .timeout = T_TIMEOUT)
 {
     eddy_free_block *b = make_batch();
+    cr_assert_not(eddy__block_depot_has_room(klass()));
     cr_assert_not(eddy__block_depot_give(klass(), b));
     free_batch(b);
     cr_assert_null(eddy__block_depot_take(klass()));

@@ -2,17 +2,35 @@
 #include "util/block_depot.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 
+/* users and count change under the lock only; they are atomic so that
+ * eddy__block_depot_has_room may read them without it. */
 static struct {
     pthread_mutex_t lock;
-    unsigned users; /* live runtimes */
+    atomic_uint users; /* live runtimes */
     struct {
         eddy_free_block *batches;
-        size_t count;
+        atomic_size_t count;
     } cls[EDDY_BLOCK_CLASSES];
 } depot = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static unsigned users(void)
+{
+    return atomic_load_explicit(&depot.users, memory_order_relaxed);
+}
+
+static size_t count(unsigned k)
+{
+    return atomic_load_explicit(&depot.cls[k].count, memory_order_relaxed);
+}
+
+static void set_count(unsigned k, size_t n)
+{
+    atomic_store_explicit(&depot.cls[k].count, n, memory_order_relaxed);
+}
 
 /* The link to the next batch: the second word of a batch's first block. */
 static eddy_free_block **next_batch(eddy_free_block *batch)
@@ -28,14 +46,15 @@ static size_t max_batches(unsigned k)
 void eddy__block_depot_ref(void)
 {
     pthread_mutex_lock(&depot.lock);
-    depot.users++;
+    atomic_store_explicit(&depot.users, users() + 1, memory_order_relaxed);
     pthread_mutex_unlock(&depot.lock);
 }
 
 void eddy__block_depot_unref(void)
 {
     pthread_mutex_lock(&depot.lock);
-    if (--depot.users == 0) {
+    atomic_store_explicit(&depot.users, users() - 1, memory_order_relaxed);
+    if (users() == 0) {
         for (unsigned k = 0; k < EDDY_BLOCK_CLASSES; k++) {
             eddy_free_block *batch = depot.cls[k].batches;
             while (batch) {
@@ -48,7 +67,7 @@ void eddy__block_depot_unref(void)
                 batch = next;
             }
             depot.cls[k].batches = NULL;
-            depot.cls[k].count = 0;
+            set_count(k, 0);
         }
     }
     pthread_mutex_unlock(&depot.lock);
@@ -60,7 +79,7 @@ eddy_free_block *eddy__block_depot_take(unsigned k)
     eddy_free_block *batch = depot.cls[k].batches;
     if (batch) {
         depot.cls[k].batches = *next_batch(batch);
-        depot.cls[k].count--;
+        set_count(k, count(k) - 1);
     }
     pthread_mutex_unlock(&depot.lock);
     return batch;
@@ -69,12 +88,17 @@ eddy_free_block *eddy__block_depot_take(unsigned k)
 bool eddy__block_depot_give(unsigned k, eddy_free_block *batch)
 {
     pthread_mutex_lock(&depot.lock);
-    bool ok = depot.users > 0 && depot.cls[k].count < max_batches(k);
+    bool ok = users() > 0 && count(k) < max_batches(k);
     if (ok) {
         *next_batch(batch) = depot.cls[k].batches;
         depot.cls[k].batches = batch;
-        depot.cls[k].count++;
+        set_count(k, count(k) + 1);
     }
     pthread_mutex_unlock(&depot.lock);
     return ok;
+}
+
+bool eddy__block_depot_has_room(unsigned k)
+{
+    return users() > 0 && count(k) < max_batches(k);
 }

@@ -38,4 +38,9 @@ eddy_free_block *eddy__block_depot_take(unsigned k);
  * keeps them) when the depot is full or no runtime is alive. */
 bool eddy__block_depot_give(unsigned k, eddy_free_block *batch);
 
+/* Whether a give of class k would be taken now, read without the lock: a
+ * hint (another thread may fill or drain the depot meanwhile), for a
+ * caller that would otherwise gather a batch only to have it refused. */
+bool eddy__block_depot_has_room(unsigned k);
+
 #endif /* EDDY_UTIL_BLOCK_DEPOT_H */
