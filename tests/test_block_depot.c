@@ -6,6 +6,8 @@
 #include "util/block_cache.h"
 #include "util/block_depot.h"
 
+#include <time.h>
+
 #define SIZE 224 /* a task's size class */
 
 static unsigned klass(void)
@@ -196,4 +198,121 @@ Test(block_depot, a_full_depot_refuses_and_the_block_is_freed, .timeout = T_TIME
     }
     cr_assert_eq(taken, cap, "the depot grew past its cap");
     eddy__block_depot_unref();
+}
+
+/* ---- decay: a batch nobody takes back for a second is freed ---- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* valgrind (make test-valgrind) reports the freed batches if they leak
+ * instead. */
+Test(block_depot, batches_unused_for_a_second_are_freed, .timeout = T_TIMEOUT)
+{
+    eddy__block_depot_ref();
+    cr_assert_eq(eddy__block_depot_trim(-1), -1, "an empty depot shortens no park");
+    cr_assert_eq(eddy__block_depot_trim(7), 7);
+
+    cr_assert(eddy__block_depot_give(klass(), make_batch()));
+    /* Due in at most a second (and a rounding millisecond); on a slow
+     * machine (valgrind) it may be due already, and then it was freed. */
+    int due = eddy__block_depot_trim(-1);
+    cr_assert(due == -1 || (due > 0 && due <= 1001), "a batch is due in (0, 1001] ms: %d", due);
+    cr_assert_eq(eddy__block_depot_trim(0), 0, "a shorter time-out is kept");
+    if (due > 0)
+        sleep_ms(600);
+
+    /* A second batch, given while the first waits: younger, it stays. */
+    uint64_t second_given = mono_ns();
+    cr_assert(eddy__block_depot_give(klass(), make_batch()));
+    if (due > 0)
+        sleep_ms(500);
+    (void)eddy__block_depot_trim(-1);
+    uint64_t trimmed = mono_ns();
+
+    eddy_free_block *b = eddy__block_depot_take(klass());
+    if (trimmed - second_given < 1000000000u) {
+        /* Not a second old at the trim: it is the one left. */
+        cr_assert_not_null(b, "the younger batch was freed too");
+        free_batch(b);
+        b = eddy__block_depot_take(klass());
+    }
+    cr_assert_null(b, "a batch unused for a second is still held");
+    cr_assert_eq(eddy__block_depot_trim(-1), -1, "nothing left to be due");
+    eddy__block_depot_unref();
+}
+
+/* A runtime's idle scheduler runs that decay: after a burst of tasks, the
+ * depot holds batches, and a second later, while the runtime still lives
+ * and sleeps, it holds none. */
+enum { BURST = 40000 };
+
+static void *noop(void *arg)
+{
+    return arg;
+}
+
+static bool depot_empty(void)
+{
+    bool empty = true;
+    for (unsigned k = 0; k < EDDY_BLOCK_CLASSES; k++) {
+        eddy_free_block *b = eddy__block_depot_take(k);
+        if (b) {
+            empty = false;
+            cr_expect(eddy__block_depot_give(k, b));
+        }
+    }
+    return empty;
+}
+
+static void *burst_then_idle(void *arg)
+{
+    (void)arg;
+    eddy_task **h = calloc(BURST, sizeof *h);
+    if (!h)
+        return T_PTR(-1);
+    for (int i = 0; i < BURST; i++)
+        h[i] = eddy_spawn(noop, NULL);
+    for (int i = 0; i < BURST; i++)
+        if (!h[i] || eddy_join(h[i], NULL) != 0)
+            return T_PTR(-1);
+    free(h);
+    /* Without caches (ASan) there is nothing to decay. */
+    if (eddy__block_cached(sizeof(void *) * 8) && depot_empty())
+        return T_PTR(-2);
+    if (eddy_sleep(1500) != 0)
+        return T_PTR(-1);
+    return T_PTR(depot_empty() ? 1 : 0);
+}
+
+static void check_burst_decays(int r)
+{
+    cr_assert_neq(r, -1, "the burst failed");
+    cr_assert_neq(r, -2, "the burst left nothing in the depot: the test shows nothing");
+    cr_assert_eq(r, 1, "the depot still held batches a second after the burst");
+}
+
+Test(block_depot, an_idle_local_runtime_frees_what_it_holds, .timeout = T_TIMEOUT)
+{
+    eddy_local_runtime *rt = t_local_rt();
+    check_burst_decays(T_INT(t_block_on(rt, burst_then_idle, NULL)));
+    t_free_rt(rt);
+}
+
+Test(block_depot, idle_workers_free_what_it_holds, .timeout = T_TIMEOUT)
+{
+    eddy_runtime *rt = t_mt_rt(2, 0, EDDY_STACK_GUARDED);
+    check_burst_decays(T_INT(t_rt_block_on(rt, burst_then_idle, NULL)));
+    eddy_runtime_free(rt);
 }

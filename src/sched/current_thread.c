@@ -303,7 +303,9 @@ static void park(eddy_ct_sched *s)
         eddy__driver_cancel_park(s->driver);
         return;
     }
-    int timeout = eddy__stack_pool_trim(eddy__time_park_timeout(&s->time));
+    /* Cold stacks and blocks due to be handed back go now, and the park
+     * ends in time for the next ones. */
+    int timeout = eddy__block_depot_trim(eddy__stack_pool_trim(eddy__time_park_timeout(&s->time)));
     if (s->time.paused && timeout > 0) {
         /* Paused clock: take what I/O and remote wakes have to offer, and
          * if that made nothing ready, jump to the next timer. */

@@ -721,7 +721,8 @@ static void park(mt_worker *w)
 
     if (rt->cfg.on_thread_park)
         rt->cfg.on_thread_park(rt->cfg.hook_arg);
-    int trim_ms = eddy__stack_pool_trim(-1); /* when our cold stacks are due */
+    /* When the cold stacks and blocks are due to be handed back. */
+    int trim_ms = eddy__block_depot_trim(eddy__stack_pool_trim(-1));
     /* Before the park lock, which a timer's wake may take: only our own
      * tasks arm timers in our wheel, and none of them runs now. */
     int own_timer_ms = eddy__mt_time_own_timeout(w);

@@ -11,12 +11,18 @@
  * one takes a batch from it before it calls malloc, so blocks circulate
  * between the threads that free them and the threads that need them.
  *
- * Batches are EDDY_BLOCK_BATCH blocks chained through their first word;
- * the depot links batches through the second word of each batch's first
- * block (every block has at least two). It holds at most
- * EDDY_BLOCK_DEPOT_BYTES per class, and only while a runtime is alive:
- * runtimes take a reference (ref/unref), and the last one to go frees
- * what the depot holds. */
+ * Batches are EDDY_BLOCK_BATCH blocks chained through their first word.
+ * The depot holds them only while a runtime is alive: runtimes take a
+ * reference (ref/unref), and the last one to go frees what it holds.
+ *
+ * How much it holds: a batch nobody has taken back for a second is freed
+ * (parking schedulers run that decay, eddy__block_depot_trim, beside the
+ * stack pool's), and at most EDDY_BLOCK_DEPOT_BYTES per class wait at
+ * once. A fixed cap alone was either small or forever: at 16 MiB, a
+ * program with 300,000 tasks alive sent most of them back to malloc on
+ * every burst, and glibc trimmed its heap and faulted it in again (a
+ * spawn cost 2.5 times as much as with 10,000 tasks, and more than
+ * Tokio's), while what the depot held was never given back. */
 #ifndef EDDY_UTIL_BLOCK_DEPOT_H
 #define EDDY_UTIL_BLOCK_DEPOT_H
 
@@ -25,7 +31,7 @@
 #include "util/block_cache.h"
 
 #define EDDY_BLOCK_BATCH 64
-#define EDDY_BLOCK_DEPOT_BYTES ((size_t)16 << 20)
+#define EDDY_BLOCK_DEPOT_BYTES ((size_t)256 << 20)
 
 void eddy__block_depot_ref(void);
 void eddy__block_depot_unref(void);
@@ -42,5 +48,11 @@ bool eddy__block_depot_give(unsigned k, eddy_free_block *batch);
  * hint (another thread may fill or drain the depot meanwhile), for a
  * caller that would otherwise gather a batch only to have it refused. */
 bool eddy__block_depot_has_room(unsigned k);
+
+/* Called by a scheduler about to park for timeout_ms (-1: no limit): frees
+ * the batches that are due, and returns the time-out to park with,
+ * shortened so that the next ones are freed on time. One atomic load when
+ * the depot is empty. */
+int eddy__block_depot_trim(int timeout_ms);
 
 #endif /* EDDY_UTIL_BLOCK_DEPOT_H */
