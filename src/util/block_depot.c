@@ -196,3 +196,11 @@ int eddy__block_depot_trim(int timeout_ms)
     uint64_t due_ms = due > now ? (due - now) / 1000000 + 1 : 1;
     return timeout_ms >= 0 && (uint64_t)timeout_ms <= due_ms ? timeout_ms : (int)due_ms;
 }
+
+size_t eddy__block_depot_batches(void)
+{
+    size_t n = 0;
+    for (unsigned k = 0; k < EDDY_BLOCK_CLASSES; k++)
+        n += count(k);
+    return n;
+}

@@ -27,6 +27,7 @@
 #define EDDY_UTIL_BLOCK_DEPOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "util/block_cache.h"
 
@@ -54,5 +55,9 @@ bool eddy__block_depot_has_room(unsigned k);
  * shortened so that the next ones are freed on time. One atomic load when
  * the depot is empty. */
 int eddy__block_depot_trim(int timeout_ms);
+
+/* How many batches the depot holds now, of every class (read without the
+ * lock): for tests. */
+size_t eddy__block_depot_batches(void);
 
 #endif /* EDDY_UTIL_BLOCK_DEPOT_H */
