@@ -169,13 +169,11 @@ int eddy__stack_pool_trim(int timeout_ms)
     uint64_t now = eddy__mono_ns();
     if (now >= due) {
         pthread_mutex_lock(&pool.lock);
-        while (pool.nbatch && now - pool.batch[0].when >= POOL_DECAY_NS)
+        /* `now` was read before the lock: a batch given since is younger. */
+        while (pool.nbatch && pool.batch[0].when + POOL_DECAY_NS <= now)
             decay_oldest();
         pthread_mutex_unlock(&pool.lock);
         due = atomic_load_explicit(&pool.due, memory_order_relaxed);
-        if (due == UINT64_MAX)
-            return timeout_ms;
     }
-    uint64_t due_ms = due > now ? (due - now) / 1000000 + 1 : 1;
-    return timeout_ms >= 0 && (uint64_t)timeout_ms <= due_ms ? timeout_ms : (int)due_ms;
+    return eddy__park_timeout_until(timeout_ms, due, now);
 }

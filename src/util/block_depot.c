@@ -190,11 +190,8 @@ int eddy__block_depot_trim(int timeout_ms)
         due = atomic_load_explicit(&depot.due, memory_order_relaxed);
         pthread_mutex_unlock(&depot.lock);
         free_chain(chain); /* after unlocking: many blocks, many calls */
-        if (due == UINT64_MAX)
-            return timeout_ms;
     }
-    uint64_t due_ms = due > now ? (due - now) / 1000000 + 1 : 1;
-    return timeout_ms >= 0 && (uint64_t)timeout_ms <= due_ms ? timeout_ms : (int)due_ms;
+    return eddy__park_timeout_until(timeout_ms, due, now);
 }
 
 size_t eddy__block_depot_batches(void)

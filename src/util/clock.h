@@ -19,6 +19,17 @@ static inline struct timespec eddy__timespec_from_ns(uint64_t ns)
     return ts;
 }
 
+/* The time-out to park with (ms, -1: none) when something falls due at
+ * `due` (ns; UINT64_MAX: nothing): timeout_ms, or less, so that the park
+ * ends by then (rounded up, at least 1 ms). */
+static inline int eddy__park_timeout_until(int timeout_ms, uint64_t due, uint64_t now)
+{
+    if (due == UINT64_MAX)
+        return timeout_ms;
+    uint64_t due_ms = due > now ? (due - now) / 1000000 + 1 : 1;
+    return timeout_ms >= 0 && (uint64_t)timeout_ms <= due_ms ? timeout_ms : (int)due_ms;
+}
+
 /* A deadline `ms` from now, saturating instead of overflowing. */
 static inline uint64_t eddy__deadline_after_ms(uint64_t ms)
 {
