@@ -57,6 +57,11 @@ fail() {
 ok() { echo "ok   $*"; }
 
 # ---- start the server ------------------------------------------------------
+# The files exist before the server starts: the background job opens them
+# itself, and a first read racing ahead of it made sed fail, which set -e
+# turned into an early exit (seen once in CI, after 0.02 s).
+: >"$tmp/server.out"
+: >"$tmp/server.err"
 # shellcheck disable=SC2086 # the wrapper is a command line, split on purpose
 ${MINI_REDIS_WRAPPER:-} "$bin" --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
 server_pid=$!
