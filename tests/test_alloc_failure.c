@@ -18,6 +18,8 @@
 
 #include <fcntl.h>
 
+#include "util/block_depot.h"
+
 /* ---- the injection ---- */
 
 /* Calls left before the one that fails (-1: none fails); whether it did. */
@@ -774,4 +776,38 @@ Test(alloc_failure, channels, .timeout = 60)
                   (eddy_broadcast_tx_release(btx), eddy_broadcast_rx_release(brx)));
     }
     cr_assert_gt(reported, 0, "no allocation failed");
+}
+
+/* ---- the block depot: its array of batches cannot grow ---- */
+
+Test(alloc_failure, the_depot_refuses_a_batch_it_cannot_record, .timeout = T_TIMEOUT)
+{
+    enum { K = 13 }; /* 224-byte blocks, a task's class */
+    eddy__block_depot_ref();
+    eddy_free_block *batch = NULL;
+    for (int i = 0; i < EDDY_BLOCK_BATCH; i++) {
+        eddy_free_block *b = malloc((K + 1) * EDDY_BLOCK_CLASS);
+        cr_assert_not_null(b);
+        b->next = batch;
+        batch = b;
+    }
+    fail_in = 0; /* the depot's first array for the class */
+    bool taken = eddy__block_depot_give(K, batch);
+    fail_in = -1;
+    cr_assert(failed, "the give allocated nothing");
+    cr_assert_not(taken, "a batch taken that the depot could not record");
+    size_t n = 0;
+    for (eddy_free_block *b = batch; b; b = b->next)
+        n++;
+    cr_assert_eq(n, EDDY_BLOCK_BATCH, "the refused batch came back cut");
+    cr_assert_eq(eddy__block_depot_batches(), 0);
+
+    cr_assert(eddy__block_depot_give(K, batch), "nothing failing, the same batch is taken");
+    cr_assert_eq(eddy__block_depot_take(K), batch);
+    while (batch) {
+        eddy_free_block *next = batch->next;
+        free(batch);
+        batch = next;
+    }
+    eddy__block_depot_unref();
 }

@@ -145,7 +145,7 @@ bool eddy__block_depot_give(unsigned k, eddy_free_block *batch)
     uint64_t now = eddy__mono_ns();
     pthread_mutex_lock(&depot.lock);
     size_t n = count(k);
-    bool ok = users() > 0 && n < max_batches(k);
+    bool ok = eddy__block_depot_has_room(k);
     if (ok && n == depot.cls[k].cap) {
         size_t cap = n ? 2 * n : 64;
         depot_batch *grown = realloc(depot.cls[k].v, cap * sizeof *grown);
