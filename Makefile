@@ -133,7 +133,7 @@ demo: build
 # every workload of ../shared/bench/WORKLOADS.md; prints the JSON lines and
 # a table of eddy/Tokio ratios, and writes them with a chart to
 # $(BENCH_OUT) (bench-quick: $(BENCH_OUT)/quick). Extra driver arguments:
-#   make bench BENCH_ARGS="--workloads spawn_many,channel --rounds 5"
+#   make bench BENCH_ARGS="--workloads spawn_many,channel --rounds 7"
 # Only the library, bench_eddy and the yield_many floor (bench_switch_floor)
 # are built (in build/release), so that a broken example or test elsewhere
 # does not stop a benchmark.

@@ -598,11 +598,11 @@ def environment(args):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a short pass for development")
-    ap.add_argument("--rounds", type=int, help="rounds of alternation (default 3; quick 1)")
+    ap.add_argument("--rounds", type=int, help="rounds of alternation (default 5; quick 1)")
     ap.add_argument("--runs", type=int, help="timed runs per process (default 5; quick 3); "
                     "times RUNS_SCALE for the short workloads")
     ap.add_argument("--http-secs", type=int, help="wrk duration (default 5; quick 2)")
-    ap.add_argument("--http-rounds", type=int, help="http_hello rounds (default: --rounds)")
+    ap.add_argument("--http-rounds", type=int, help="http_hello rounds (default 3, or --rounds if fewer)")
     ap.add_argument("--workloads", help="comma-separated subset (default: all)")
     ap.add_argument("--flavors", help="comma-separated eddy flavors (default: all)")
     ap.add_argument("--out", help="results directory (default bench/results; quick: bench/results/quick)")
@@ -619,10 +619,14 @@ def main():
     a = ap.parse_args()
 
     a.out = a.out or os.path.join(ROOT, "bench", "results", *(["quick"] if a.quick else []))
-    rounds = a.rounds or (1 if a.quick else 3)
+    # Five rounds, as a process of either runtime tends to stay in one of
+    # the machine's fast or slow states for all its runs: the median of
+    # five processes is seldom decided by one. http_hello's rounds are long
+    # and steady (a whole wrk run each), so three do.
+    rounds = a.rounds or (1 if a.quick else 5)
     runs = a.runs or (3 if a.quick else 5)
     http_secs = a.http_secs or (2 if a.quick else 5)
-    http_rounds = a.http_rounds or rounds
+    http_rounds = a.http_rounds or min(rounds, 3)
     workloads = a.workloads.split(",") if a.workloads else list(WORKLOADS)
     for w in workloads:
         if w not in WORKLOADS:
