@@ -1,7 +1,8 @@
 /* A multi-thread worker's run queue (sched/steal_queue.h): first in, first
  * out for its owner, half taken by a thief, nothing lost or run twice when
  * both race; and each slot's resume hint (the saved stack pointer a pop
- * prefetches) follows its task, through steals too. */
+ * prefetches, marked for a task that parked) follows its task, through
+ * steals too. */
 #include "util.h"
 
 #include "sched/steal_queue.h"
@@ -14,8 +15,10 @@ static eddy_task *tasks_new(int n)
     cr_assert_not_null(v);
     for (int i = 0; i < n; i++) {
         /* Every other task has run and so has a saved frame to resume
-         * (any address will do: a hint is only ever prefetched). */
+         * (any address will do: a hint is only ever prefetched); of those,
+         * every other one parked rather than yielded. */
         v[i].started = i % 2 == 0;
+        v[i].exit = i % 4 == 0 ? TASK_PARKED : TASK_YIELDED;
 #ifndef EDDY_CTX_UCONTEXT
         v[i].fiber.ctx.sp = &v[i];
 #endif
@@ -23,9 +26,15 @@ static eddy_task *tasks_new(int n)
     return v;
 }
 
+/* A task that has not run has no frame; one that yielded resumes at its
+ * saved sp; one that parked too, with bit 0 set to ask for the wider
+ * fetch of a stack that may have gone cold. */
 static const void *expected_hint(const eddy_task *t)
 {
-    return t->started ? eddy__ctx_sp(&t->fiber.ctx) : NULL;
+    if (!t->started)
+        return NULL;
+    uintptr_t sp = (uintptr_t)eddy__ctx_sp(&t->fiber.ctx);
+    return (const void *)(t->exit == TASK_PARKED ? sp | 1 : sp);
 }
 
 static eddy_steal_queue *queue_new(void)

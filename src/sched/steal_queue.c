@@ -42,10 +42,14 @@ static void slot_set(eddy_steal_queue *q, uint16_t pos, eddy_task *t, const void
     atomic_store_explicit(&q->buf[pos & MASK], t, memory_order_relaxed);
 }
 
-/* Where task t, which nobody else runs or may steal yet, will resume. */
+/* Where task t, which nobody else runs or may steal yet, will resume;
+ * tagged in bit 0 if it parked (see eddy_steal_queue.hint). */
 static const void *resume_hint(const eddy_task *t)
 {
-    return t->started ? eddy__ctx_sp(&t->fiber.ctx) : NULL;
+    if (!t->started)
+        return NULL;
+    uintptr_t sp = (uintptr_t)eddy__ctx_sp(&t->fiber.ctx);
+    return (const void *)(t->exit == TASK_YIELDED ? sp : sp | 1);
 }
 
 /* Claims the older half of a full ring for the overflow batch. False if a
@@ -101,7 +105,9 @@ eddy_task *eddy__steal_queue_pop(eddy_steal_queue *q)
         if (atomic_compare_exchange_weak_explicit(&q->head, &head, next, memory_order_acq_rel,
                                                   memory_order_acquire)) {
             const void *after = next_real != tail ? q->hint[next_real & MASK] : NULL;
-            if (after)
+            if ((uintptr_t)after & 1)
+                eddy__ctx_prefetch_resume((const void *)((uintptr_t)after & ~(uintptr_t)1));
+            else if (after)
                 __builtin_prefetch(after);
             return slot_get(q, real);
         }

@@ -32,8 +32,11 @@ typedef struct eddy_steal_queue {
     _Atomic(eddy_task *) buf[STEAL_QUEUE_CAP];
     /* Owner only: for each slot, where its task will resume (its saved
      * stack pointer), read when the task was queued; a pop prefetches the
-     * next one's. A hint whose task was stolen meanwhile is stale, and
-     * harmless: a prefetch reads nothing and never faults. */
+     * next one's. The low bit, free in an aligned stack pointer, marks a
+     * task that parked rather than yielded: its stack has had time to go
+     * cold, and more of it is fetched (eddy__ctx_prefetch_resume). A hint
+     * whose task was stolen meanwhile is stale, and harmless: a prefetch
+     * reads nothing and never faults. */
     const void *hint[STEAL_QUEUE_CAP];
 } eddy_steal_queue;
 
