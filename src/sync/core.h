@@ -55,6 +55,14 @@ typedef struct sync_core {
  * so that an owner check alone tells a LOCAL primitive on its thread. */
 #define SYNC_NO_OWNER UINT64_MAX
 
+/* For the entry points a program calls once per message, whose short path
+ * is the whole cost of a message: aligned to a cache line, so that their
+ * speed does not move with the size of unrelated code placed before them.
+ * A change elsewhere in the library that shifted eddy_mpsc_send and
+ * eddy_mpsc_recv from 0 to 48 bytes past a line made the channel workload
+ * about 10% slower with the same instructions. */
+#define SYNC_HOT_ENTRY __attribute__((aligned(64)))
+
 /* Sets up the core for the flavor; the LOCAL owner is the calling thread.
  * Returns 0 or -EINVAL for an unknown flavor. Inline, as the two below:
  * programs make a oneshot channel per request. */

@@ -244,7 +244,7 @@ static inline bool send_local_fast(mpsc *ch, const void *msg)
     return true;
 }
 
-int eddy_mpsc_send(eddy_mpsc_tx *tx, const void *msg)
+SYNC_HOT_ENTRY int eddy_mpsc_send(eddy_mpsc_tx *tx, const void *msg)
 {
     if (tx && msg && send_local_fast(OF_TX(tx), msg))
         return 0;
@@ -393,7 +393,7 @@ __attribute__((noinline)) static int recv_one_slow(eddy_mpsc_rx *rx, void *out)
     return rc < 0 ? (int)rc : 0;
 }
 
-int eddy_mpsc_recv(eddy_mpsc_rx *rx, void *out)
+SYNC_HOT_ENTRY int eddy_mpsc_recv(eddy_mpsc_rx *rx, void *out)
 {
     if (rx && recv_local_fast(OF_RX(rx), out))
         return 0;
