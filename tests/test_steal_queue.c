@@ -27,14 +27,14 @@ static eddy_task *tasks_new(int n)
 }
 
 /* A task that has not run has no frame; one that yielded resumes at its
- * saved sp; one that parked too, with bit 0 set to ask for the wider
- * fetch of a stack that may have gone cold. */
+ * saved sp; any other (here, one that parked) too, with bit 0 set to ask
+ * for the wider fetch of a stack that may have gone cold. */
 static const void *expected_hint(const eddy_task *t)
 {
     if (!t->started)
         return NULL;
     uintptr_t sp = (uintptr_t)eddy__ctx_sp(&t->fiber.ctx);
-    return (const void *)(t->exit == TASK_PARKED ? sp | 1 : sp);
+    return (const void *)(t->exit == TASK_YIELDED ? sp : sp | 1);
 }
 
 static eddy_steal_queue *queue_new(void)

@@ -4,6 +4,7 @@
 #ifndef EDDY_ARCH_CTX_H
 #define EDDY_ARCH_CTX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,29 +52,34 @@ static inline const void *eddy__ctx_sp(const eddy_ctx *c)
 #define EDDY_CTX_FRAME 160
 #endif
 
-/* Bytes above the switch frame that eddy__ctx_prefetch_resume fetches:
- * the frames of the few functions a resumed task returns through first
- * (the wait it parked in, its caller). Measured on ping_pong, whose
- * parked rounds' stacks have gone cold: 128 bytes helped less, 512 no
- * more. */
+/* Bytes above the switch frame fetched for a context that may have gone
+ * cold (eddy__ctx_prefetch_resume): the frames of the few functions a
+ * resumed task returns through first (the wait it parked in, its caller).
+ * Measured on ping_pong, whose parked rounds' stacks have gone cold: 128
+ * bytes helped less, 512 no more. */
 #define EDDY_CTX_RESUME_SPAN 256
 
 /* Starts fetching what a context saved at sp (eddy__ctx_sp) reads first
- * when it resumes, for one that has waited long enough for its stack to go
- * cold (a parked task, woken): the switch frame, which seldom starts on a
- * cache line and so spans two, and the frames it returns through next,
- * just above. A task that only yielded comes back after one pass of its
- * run queue with its stack still in cache; for it the wider fetch costs
- * more than it saves (yield_many), and one line at sp will do. A prefetch
- * never faults, so a stale sp, or a span past the stack's top, is
- * harmless. */
-static inline __attribute__((always_inline)) void eddy__ctx_prefetch_resume(const void *sp)
+ * when it resumes, ahead of the switch. One that may have gone cold (a
+ * parked task, woken: `cold`) gets its switch frame, which seldom starts on
+ * a cache line and so spans two, and the frames it returns through next,
+ * just above. One that only yielded comes back after one pass of its run
+ * queue with its stack still in cache; for it the wider fetch costs more
+ * than it saves (yield_many), and one line at sp will do. A prefetch never
+ * faults, so a stale sp, or a span past the stack's top, is harmless; the
+ * addresses are computed as integers, as they may run past any object. */
+static inline __attribute__((always_inline)) void eddy__ctx_prefetch_resume(const void *sp,
+                                                                           bool cold)
 {
-    const char *p = sp;
+    uintptr_t p = (uintptr_t)sp;
+    if (!cold) {
+        __builtin_prefetch(sp);
+        return;
+    }
     const unsigned len = EDDY_CTX_FRAME + EDDY_CTX_RESUME_SPAN;
     for (unsigned off = 0; off < len; off += 64)
-        __builtin_prefetch(p + off);
-    __builtin_prefetch(p + len - 1);
+        __builtin_prefetch((const void *)(p + off));
+    __builtin_prefetch((const void *)(p + len - 1));
 }
 
 /* Prepares ctx so that the first switch to it calls entry(arg) on the stack

@@ -105,10 +105,9 @@ eddy_task *eddy__steal_queue_pop(eddy_steal_queue *q)
         if (atomic_compare_exchange_weak_explicit(&q->head, &head, next, memory_order_acq_rel,
                                                   memory_order_acquire)) {
             const void *after = next_real != tail ? q->hint[next_real & MASK] : NULL;
-            if ((uintptr_t)after & 1)
-                eddy__ctx_prefetch_resume((const void *)((uintptr_t)after & ~(uintptr_t)1));
-            else if (after)
-                __builtin_prefetch(after);
+            if (after)
+                eddy__ctx_prefetch_resume((const void *)((uintptr_t)after & ~(uintptr_t)1),
+                                          (uintptr_t)after & 1);
             return slot_get(q, real);
         }
     }

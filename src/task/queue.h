@@ -52,13 +52,8 @@ static inline eddy_task *eddy__queue_pop_warm(eddy_task_queue *q)
 {
     eddy_task *t = eddy__queue_pop(q);
     eddy_task *next = q->head;
-    if (next && next->started) {
-        const void *sp = eddy__ctx_sp(&next->fiber.ctx);
-        if (next->exit == TASK_YIELDED)
-            __builtin_prefetch(sp);
-        else
-            eddy__ctx_prefetch_resume(sp);
-    }
+    if (next && next->started)
+        eddy__ctx_prefetch_resume(eddy__ctx_sp(&next->fiber.ctx), next->exit != TASK_YIELDED);
     return t;
 }
 
